@@ -1,0 +1,17 @@
+# Hard parameter sharing: ResNet-18 (random init) + FPN, light dense heads.
+model = dict(
+    type='MultiTaskModel',
+    data_preprocessor=dict(
+        type='MTLDataPreprocessor',
+        mean=(123.675, 116.28, 103.53),
+        std=(58.395, 57.12, 57.375),
+        bgr_to_rgb=True,
+        pad_size_divisor=32),
+    backbone=dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)),
+    neck=dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=64),
+    architecture=dict(type='HPS'),
+    heads=dict(
+        seg=dict(type='SegHead', in_channels=[64] * 4, num_classes=6),
+        depth=dict(type='DepthHead', in_channels=[64] * 4),
+        normal=dict(type='NormalHead', in_channels=[64] * 4)),
+    balancer=dict(type='EW'))

@@ -1,0 +1,6 @@
+from .base import BaseBalancer, as_loss_vector
+from .gradient import *  # noqa: F401,F403
+from .sample import *  # noqa: F401,F403
+from .weighting import *  # noqa: F401,F403
+
+__all__ = ['BaseBalancer', 'as_loss_vector']

@@ -1,0 +1,3 @@
+from .pcgrad import PCGrad, pcgrad
+
+__all__ = ['PCGrad', 'pcgrad']

@@ -1,0 +1,3 @@
+from .ew import EW
+
+__all__ = ['EW']

@@ -1,0 +1,4 @@
+from .formatting import PackMTLInputs
+from .geometric import MTLRandomFlip
+
+__all__ = ['PackMTLInputs', 'MTLRandomFlip']

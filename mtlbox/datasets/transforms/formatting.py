@@ -1,0 +1,116 @@
+"""Packing pipeline results into model inputs and an MTLDataSample."""
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import InstanceData, LabelData, PixelData
+
+from mtlbox.registry import TRANSFORMS
+from mtlbox.structures import TASK_FIELDS, MTLDataSample
+
+#: pipeline result key -> (task key, packed field)
+_DENSE_KEYS = {
+    'gt_seg_map': ('seg', 'gt_sem_seg'),
+    'gt_depth': ('depth', 'gt_depth'),
+    'gt_normal': ('normal', 'gt_normal'),
+    'gt_clean_img': ('enhance', 'gt_clean_img'),
+    'gt_saliency': ('saliency', 'gt_saliency'),
+    'gt_edge': ('edge', 'gt_edge'),
+    'gt_parts': ('parts', 'gt_parts'),
+}
+
+
+def _chw(array: np.ndarray) -> torch.Tensor:
+    array = np.ascontiguousarray(array)
+    tensor = torch.from_numpy(array)
+    return tensor[None] if array.ndim == 2 else tensor.permute(2, 0, 1)
+
+
+@TRANSFORMS.register_module()
+class PackMTLInputs(BaseTransform):
+    """Pack ``results`` into ``dict(inputs=Tensor[3, H, W], data_samples=...)``.
+
+    Only labels of tasks in ``results['labeled_tasks']`` are packed: a task a
+    sample is not labelled for has no ``gt_*`` field at all (never a fake
+    value). Result keys (see docs/datasets.md):
+
+    ============================  =================================
+    ``img``                       HWC uint8 (BGR, as ``mmcv.imread``)
+    ``gt_bboxes`` [N, 4] xyxy,    -> ``gt_instances`` (task ``det``)
+    ``gt_bboxes_labels`` [N],
+    ``gt_ignore_flags`` [N]
+    ``gt_seg_map`` HW             -> ``gt_sem_seg`` (``seg``), long
+    ``gt_depth`` HW float         -> ``gt_depth`` (``depth``)
+    ``gt_normal`` HW3 float       -> ``gt_normal`` (``normal``)
+    ``gt_clean_img`` HW3 uint8    -> ``gt_clean_img`` (``enhance``)
+    ``gt_saliency``/``gt_edge``/  -> same names, long
+    ``gt_parts`` HW
+    ``gt_label`` int / [K]        -> ``gt_label`` (``cls``)
+    ============================  =================================
+
+    Args:
+        meta_keys: meta information copied into the sample when present.
+    """
+
+    def __init__(self,
+                 meta_keys=('img_path', 'ori_shape', 'img_shape',
+                            'scale_factor', 'flip', 'flip_direction',
+                            'sample_idx', 'source', 'labeled_tasks')):
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        if 'img' not in results:
+            raise KeyError('PackMTLInputs: results has no "img"; the pipeline '
+                           f'must load the image first (keys: {sorted(results)})')
+        img = results['img']
+        if img.ndim == 2:
+            img = img[..., None]
+        inputs = _chw(img)
+        results.setdefault('img_shape', img.shape[:2])
+        results.setdefault('ori_shape', img.shape[:2])
+        labeled = list(results.get('labeled_tasks', ()))
+        unknown = [t for t in labeled if t not in TASK_FIELDS]
+        if unknown:
+            raise KeyError(f'labeled_tasks {unknown} of {results.get("img_path")}'
+                           f' are not task keys; known: {sorted(TASK_FIELDS)}')
+        results['labeled_tasks'] = labeled
+        sample = MTLDataSample()
+        if 'det' in labeled:
+            self._pack_instances(results, sample)
+        for key, (task, field) in _DENSE_KEYS.items():
+            if task not in labeled:
+                continue
+            if key not in results:
+                raise KeyError(f'{results.get("img_path", "sample")} is '
+                               f'labelled for {task!r} but has no {key!r}')
+            data = _chw(results[key])
+            if key in ('gt_seg_map', 'gt_saliency', 'gt_edge', 'gt_parts'):
+                data = data.long()
+            elif key != 'gt_clean_img':
+                data = data.float()
+            setattr(sample, field, PixelData(data=data))
+        if 'cls' in labeled:
+            sample.gt_label = LabelData(
+                label=torch.as_tensor(results['gt_label']).long().reshape(-1))
+        sample.set_metainfo(
+            {k: results[k] for k in self.meta_keys if k in results})
+        return dict(inputs=inputs, data_samples=sample)
+
+    @staticmethod
+    def _pack_instances(results, sample):
+        for key in ('gt_bboxes', 'gt_bboxes_labels'):
+            if key not in results:
+                raise KeyError(f'{results.get("img_path", "sample")} is '
+                               f'labelled for "det" but has no {key!r}')
+        bboxes = np.asarray(results['gt_bboxes'], np.float32).reshape(-1, 4)
+        instances = InstanceData()
+        instances.bboxes = torch.from_numpy(bboxes)
+        instances.labels = torch.as_tensor(
+            np.asarray(results['gt_bboxes_labels']), dtype=torch.long)
+        flags = results.get('gt_ignore_flags')
+        if flags is None:
+            flags = np.zeros(len(bboxes), bool)
+        instances.ignore_flags = torch.as_tensor(np.asarray(flags, bool))
+        sample.gt_instances = instances
+
+    def __repr__(self):
+        return f'{type(self).__name__}(meta_keys={self.meta_keys})'

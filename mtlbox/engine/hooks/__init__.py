@@ -1,0 +1,3 @@
+from .balancer_hook import BalancerHook
+
+__all__ = ['BalancerHook']

@@ -1,0 +1,84 @@
+"""Semantic segmentation metric: mIoU, mean accuracy and pixel accuracy."""
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+
+from mtlbox.registry import METRICS
+from .utils import field_data, is_labeled
+
+
+def confusion_matrix(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
+                     ignore_index: int = 255) -> np.ndarray:
+    """[C, C] counts, rows = ground truth, columns = prediction."""
+    valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
+    index = gt[valid].long() * num_classes + pred[valid].long()
+    return torch.bincount(
+        index, minlength=num_classes**2).reshape(num_classes,
+                                                 num_classes).numpy()
+
+
+def seg_scores(conf: np.ndarray) -> dict:
+    """mIoU / mAcc over classes present in ground truth or prediction
+    (union > 0), and pixel accuracy aAcc, from a dataset confusion matrix."""
+    conf = conf.astype(np.float64)
+    tp = np.diag(conf)
+    gt_count = conf.sum(1)
+    union = gt_count + conf.sum(0) - tp
+    with np.errstate(invalid='ignore', divide='ignore'):
+        iou = np.where(union > 0, tp / union, np.nan)
+        acc = np.where(gt_count > 0, tp / gt_count, np.nan)
+    return dict(
+        mIoU=float(np.nanmean(iou)) if np.isfinite(iou).any() else 0.0,
+        mAcc=float(np.nanmean(acc)) if np.isfinite(acc).any() else 0.0,
+        aAcc=float(tp.sum() / max(conf.sum(), 1)),
+        per_class_iou=iou)
+
+
+@METRICS.register_module()
+class SegMetric(BaseMetric):
+    """mIoU from the dataset-level confusion matrix (as mmseg).
+
+    Reads ``pred_sem_seg`` / ``gt_sem_seg`` of samples labelled for ``task``.
+    Reports ``{prefix}/mIoU``, ``{prefix}/mAcc``, ``{prefix}/aAcc``.
+
+    Args:
+        num_classes: classes; default ``len(dataset_meta['seg_classes'])``.
+        ignore_index: ground-truth label to skip.
+        task: task key (``labeled_tasks``) and default prefix.
+    """
+
+    def __init__(self, num_classes: Optional[int] = None,
+                 ignore_index: int = 255, task: str = 'seg',
+                 prefix: Optional[str] = None, collect_device='cpu'):
+        super().__init__(collect_device=collect_device, prefix=prefix or task)
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.task = task
+
+    def _classes(self):
+        if self.num_classes is not None:
+            return self.num_classes
+        meta = self.dataset_meta or {}
+        names = meta.get('seg_classes') or meta.get('classes')
+        if not names:
+            raise ValueError('SegMetric: set num_classes or give the dataset '
+                             'seg_classes in its metainfo')
+        return len(names)
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        num_classes = self._classes()
+        for sample in data_samples:
+            if not is_labeled(sample, self.task, 'gt_sem_seg'):
+                continue
+            pred = field_data(sample, 'pred_sem_seg').squeeze()
+            gt = field_data(sample, 'gt_sem_seg').squeeze()
+            self.results.append(
+                confusion_matrix(pred, gt, num_classes, self.ignore_index))
+
+    def compute_metrics(self, results: list) -> dict:
+        if not results:
+            return {}
+        scores = seg_scores(np.sum(results, axis=0))
+        return {k: v for k, v in scores.items() if k != 'per_class_iou'}

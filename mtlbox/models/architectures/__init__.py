@@ -1,0 +1,4 @@
+from .base import BaseArchitecture
+from .hps import HPS
+
+__all__ = ['BaseArchitecture', 'HPS']

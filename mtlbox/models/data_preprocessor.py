@@ -1,0 +1,94 @@
+"""Batching of images and dense multi-task targets."""
+from typing import Sequence
+
+import torch.nn.functional as F
+from mmengine.model import ImgDataPreprocessor
+
+from mtlbox.registry import MODELS
+
+
+@MODELS.register_module()
+class MTLDataPreprocessor(ImgDataPreprocessor):
+    """Normalise, pad to a size divisor and stack images; pad dense targets.
+
+    Images: optional BGR->RGB, ``(x - mean) / std``, padded bottom/right to a
+    multiple of ``pad_size_divisor`` (``ImgDataPreprocessor``). Every sample
+    gets ``batch_input_shape`` and ``pad_shape`` meta information.
+
+    In training mode the dense ground truth of each sample is padded to the
+    batch input shape with its invalid value so heads can stack it:
+    ``gt_sem_seg``/``gt_parts``/``gt_edge``/``gt_saliency`` with
+    ``seg_pad_value`` (ignore index), ``gt_depth`` with ``depth_pad_value``,
+    ``gt_normal`` with zeros (invalid). ``gt_clean_img`` (enhancement target,
+    uint8 in the loader's channel order) becomes float RGB in [0, 1] (also in
+    test mode), padded with 0.
+
+    Args:
+        mean, std, bgr_to_rgb, pad_size_divisor, pad_value: as in mmengine.
+        seg_pad_value: ignore index used for padded label maps.
+        depth_pad_value: invalid depth used for padding.
+    """
+
+    _LABEL_MAPS = ('gt_sem_seg', 'gt_parts', 'gt_edge', 'gt_saliency')
+
+    def __init__(self,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375),
+                 pad_size_divisor: int = 32,
+                 pad_value: float = 0,
+                 bgr_to_rgb: bool = True,
+                 seg_pad_value: int = 255,
+                 depth_pad_value: float = 0.0,
+                 non_blocking: bool = False):
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=pad_size_divisor,
+            pad_value=pad_value,
+            bgr_to_rgb=bgr_to_rgb,
+            non_blocking=non_blocking)
+        self.seg_pad_value = seg_pad_value
+        self.depth_pad_value = depth_pad_value
+        self.bgr_to_rgb = bgr_to_rgb
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = super().forward(data, training)
+        inputs, samples = data['inputs'], data.get('data_samples')
+        if samples is None:
+            return data
+        batch_shape = tuple(inputs.shape[-2:])
+        for sample in samples:
+            sample.set_metainfo(dict(batch_input_shape=batch_shape,
+                                     pad_shape=batch_shape))
+            if 'img_shape' not in sample:
+                raise KeyError(f'data sample of {sample.get("img_path")} has '
+                               'no img_shape; is PackMTLInputs the last '
+                               'transform of the pipeline?')
+            if 'gt_clean_img' in sample:
+                clean = sample.gt_clean_img.data.to(inputs.device).float()
+                if self.bgr_to_rgb:
+                    clean = clean.flip(0)
+                sample.gt_clean_img.data = clean / 255.0
+            if not training:
+                continue
+            for field in self._LABEL_MAPS:
+                self._pad(sample, field, batch_shape, self.seg_pad_value)
+            self._pad(sample, 'gt_depth', batch_shape, self.depth_pad_value)
+            self._pad(sample, 'gt_normal', batch_shape, 0.0)
+            self._pad(sample, 'gt_clean_img', batch_shape, 0.0)
+        return data
+
+    def _pad(self, sample, field, batch_shape, value):
+        if field not in sample:
+            return
+        pixel = getattr(sample, field)
+        data = pixel.data.to(self.device)
+        h, w = data.shape[-2:]
+        bh, bw = batch_shape
+        if h > bh or w > bw:
+            raise ValueError(f'{field} of {sample.get("img_path")} is {h}x{w},'
+                             f' larger than the batch input {bh}x{bw}; the '
+                             'pipeline must resize labels with the image')
+        if (h, w) != (bh, bw):
+            data = F.pad(data, (0, bw - w, 0, bh - h), value=value)
+        pixel.data = data

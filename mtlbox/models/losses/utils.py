@@ -1,0 +1,26 @@
+"""Masked reductions shared by the dense losses."""
+from torch import Tensor
+
+
+def masked_mean(values: Tensor, valid: Tensor, per_sample: bool = False):
+    """Mean of ``values`` [B, H, W] over ``valid`` pixels.
+
+    Returns a scalar (all valid pixels of the batch weigh equally) or, with
+    ``per_sample``, a [B] tensor of per-image means (0 where an image has no
+    valid pixel). With no valid pixel at all the scalar is an exact zero that
+    still depends on ``values`` (so autograd sees the graph).
+    """
+    valid = valid.to(values.dtype)
+    # callers replace invalid targets by a finite value first: NaN * 0 is NaN
+    values = values * valid
+    if per_sample:
+        count = valid.flatten(1).sum(1)
+        return values.flatten(1).sum(1) / count.clamp(min=1)
+    return values.sum() / valid.sum().clamp(min=1)
+
+
+def check_shapes(pred: Tensor, target: Tensor, name: str) -> None:
+    if pred.shape[0] != target.shape[0] or pred.shape[-2:] != target.shape[-2:]:
+        raise ValueError(f'{name}: prediction {tuple(pred.shape)} and target '
+                         f'{tuple(target.shape)} disagree in batch or size')
+
