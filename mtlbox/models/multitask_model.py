@@ -169,10 +169,14 @@ class MultiTaskModel(BaseModel):
                                {t: self.task_parameters(t) for t in per_task},
                                optim_wrapper)
             total = sum(per_task.values())
+        elif balancer.needs == 'samples':
+            from mtlbox.balancers.sample.engine import apply_sample_step
+            total = apply_sample_step(self, balancer, data, per_task,
+                                      optim_wrapper)
         else:
-            raise NotImplementedError(
-                f'balancer {type(balancer).__name__} needs '
-                f'{balancer.needs!r}; train it with its own loop/hook')
+            raise ValueError(f'balancer {type(balancer).__name__} has '
+                             f'needs={balancer.needs!r}; expected losses, '
+                             'grads, features or samples')
         balancer.after_train_iter(
             {t: v.detach() for t, v in per_task.items()})
         return self._log_vars(losses, per_task, total)
