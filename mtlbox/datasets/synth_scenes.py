@@ -299,10 +299,15 @@ def camera_rays(camera: dict, height: int, width: int):
 
 def render_scene(scene: dict, height: int, width: int,
                  min_box_pixels: int = 12) -> Dict[str, np.ndarray]:
-    """Ray-cast ``scene``; returns the clean image and exact labels."""
+    """Ray-cast ``scene``; returns the clean image and exact labels.
+
+    Pixel ``(u, v)`` (column, row) looks along camera-frame direction
+    ``((u + 0.5 - cx) / f, (v + 0.5 - cy) / f, 1)`` with ``cam_K`` =
+    ``[[f, 0, cx], [0, f, cy], [0, 0, 1]]``.
+    """
     cam = scene['camera']
     origin = cam['position']
-    dirs, dirs_cam, rot, _ = camera_rays(cam, height, width)
+    dirs, dirs_cam, rot, focal = camera_rays(cam, height, width)
     t_room, n_room, is_floor = _hit_room(origin, dirs, scene['room'])
     t_obj, n_obj, obj_idx = _intersect_objects(origin, dirs, scene['objects'])
     hit_obj = t_obj < t_room
@@ -371,7 +376,9 @@ def render_scene(scene: dict, height: int, width: int,
         range=t.reshape(height, width).astype(np.float32),
         normal=normal_cam.reshape(height, width, 3).astype(np.float32),
         boxes=np.array(boxes, np.float32).reshape(-1, 4),
-        box_labels=np.array(box_labels, np.int64))
+        box_labels=np.array(box_labels, np.int64),
+        cam_K=np.array([[focal, 0, width / 2], [0, focal, height / 2],
+                        [0, 0, 1]], np.float32))
 
 
 def underwater(clean: np.ndarray, ranges: np.ndarray, beta, backscatter):
@@ -500,6 +507,7 @@ class SynthScenes(BaseDataset):
             gt_seg_map=out['seg'].astype(np.uint8),
             gt_depth=out['depth'],
             gt_normal=out['normal'],
+            cam_K=out['cam_K'],
             labeled_tasks=self.labeled_tasks(index, label_rng))
         image = out['clean']
         if self.underwater:

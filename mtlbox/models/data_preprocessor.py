@@ -3,6 +3,7 @@ from typing import Sequence
 
 import torch.nn.functional as F
 from mmengine.model import ImgDataPreprocessor
+from mmengine.structures import PixelData
 
 from mtlbox.registry import MODELS
 
@@ -68,7 +69,7 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
                 clean = sample.gt_clean_img.data.to(inputs.device).float()
                 if self.bgr_to_rgb:
                     clean = clean.flip(0)
-                sample.gt_clean_img.data = clean / 255.0
+                sample.gt_clean_img = PixelData(data=clean / 255.0)
             if not training:
                 continue
             for field in self._LABEL_MAPS:
@@ -91,4 +92,4 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
                              'pipeline must resize labels with the image')
         if (h, w) != (bh, bw):
             data = F.pad(data, (0, bw - w, 0, bh - h), value=value)
-        pixel.data = data
+        setattr(sample, field, PixelData(data=data))

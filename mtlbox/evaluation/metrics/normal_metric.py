@@ -59,7 +59,13 @@ class NormalMetric(BaseMetric):
         n = hist.sum()
         cdf = np.cumsum(hist)
         centers = np.arange(NUM_BINS) * BIN_DEG
-        median = centers[np.searchsorted(cdf, (n + 1) / 2)] if n else 0.0
+        if n == 0:
+            median = 0.0
+        elif n % 2:
+            median = centers[np.searchsorted(cdf, (n + 1) // 2)]
+        else:  # mean of the two middle values, as numpy.median
+            median = 0.5 * (centers[np.searchsorted(cdf, n // 2)] +
+                            centers[np.searchsorted(cdf, n // 2 + 1)])
         out = dict(mean=total / max(n, 1), median=float(median))
         within = np.sum([r[2] for r in results], axis=0)
         for thr, count in zip(THRESHOLDS, within):

@@ -1,0 +1,184 @@
+import copy
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
+
+from mtlbox.models import MultiTaskModel
+from mtlbox.structures import MTLDataSample
+
+H, W = 32, 32
+
+
+def tiny_model(balancer=None, tasks=('seg', 'depth', 'normal')):
+    heads = dict(
+        seg=dict(type='SegHead', in_channels=[16, 16], num_classes=3,
+                 channels=8),
+        depth=dict(type='DepthHead', in_channels=[16, 16], channels=8),
+        normal=dict(type='NormalHead', in_channels=[16, 16], channels=8))
+    torch.manual_seed(0)
+    return MultiTaskModel(
+        backbone=dict(type='ResNet', depth=18, out_indices=(2, 3)),
+        neck=dict(type='FPN', in_channels=[256, 512], out_channels=16),
+        heads={t: heads[t] for t in tasks},
+        balancer=balancer,
+        data_preprocessor=dict(type='MTLDataPreprocessor',
+                               pad_size_divisor=32))
+
+
+def batch(labels, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for tasks in labels:
+        inputs.append(torch.randint(0, 255, (3, H, W), generator=g,
+                                    dtype=torch.uint8))
+        s = MTLDataSample(metainfo=dict(img_shape=(H, W), ori_shape=(H, W),
+                                        labeled_tasks=list(tasks)))
+        if 'seg' in tasks:
+            s.gt_sem_seg = PixelData(
+                data=torch.randint(0, 3, (1, H, W), generator=g))
+        if 'depth' in tasks:
+            s.gt_depth = PixelData(data=torch.rand(1, H, W, generator=g) + 1)
+        if 'normal' in tasks:
+            n = torch.randn(3, H, W, generator=g)
+            s.gt_normal = PixelData(data=n / n.norm(dim=0, keepdim=True))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_absent_task_is_missing_from_loss_dict():
+    model = tiny_model()
+    data = model.data_preprocessor(batch([['seg'], ['seg', 'depth']]), True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert set(losses) == {'seg.loss_ce', 'depth.loss_l1'}
+
+
+def test_loss_only_over_labelled_samples():
+    """The depth loss of a batch equals the loss of its labelled sample
+    alone: unlabelled samples contribute nothing."""
+    model = tiny_model().eval()  # eval BN: per-sample independent
+    full = batch([['seg'], ['seg', 'depth']])
+    data = model.data_preprocessor(copy.deepcopy(full), True)
+    both = model.loss(data['inputs'], data['data_samples'])['depth.loss_l1']
+    one = dict(inputs=full['inputs'][1:], data_samples=full['data_samples'][1:])
+    data = model.data_preprocessor(copy.deepcopy(one), True)
+    alone = model.loss(data['inputs'], data['data_samples'])['depth.loss_l1']
+    torch.testing.assert_close(both, alone)
+    # and by hand: mean |pred - gt| over the sample's valid pixels
+    feats = model.architecture(model.extract_feat(data['inputs']), ['depth'])
+    head = model.heads['depth']
+    out, _ = head.forward_train(feats['depth'], data['data_samples'])
+    pred = head.loss_inputs(out)[0, 0]
+    gt = data['data_samples'][0].gt_depth.data[0]
+    torch.testing.assert_close(alone, (pred - gt).abs().mean())
+
+
+def _grads_after_step(model, data, **wrapper_kw):
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0),
+                         **wrapper_kw)
+    model.train_step(copy.deepcopy(data), optim)
+    return {n: p.grad.clone() for n, p in model.named_parameters()
+            if p.grad is not None}
+
+
+def test_ew_train_step_equals_plain_sum_backward():
+    data = batch([['seg', 'depth', 'normal'], ['seg', 'normal']])
+    model = tiny_model()
+    ref = copy.deepcopy(model)
+    logs = model.train_step(copy.deepcopy(data),
+                            OptimWrapper(torch.optim.SGD(model.parameters(),
+                                                         lr=0.1)))
+    assert {'seg.weight', 'depth.weight', 'normal.weight'} <= set(logs)
+    # reference: one backward of the plain sum, then the same SGD step
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    d = ref.data_preprocessor(copy.deepcopy(data), True)
+    total = sum(ref.loss(d['inputs'], d['data_samples']).values())
+    total.backward()
+    opt.step()
+    for (n, p), (_, q) in zip(model.named_parameters(),
+                              ref.named_parameters()):
+        torch.testing.assert_close(p, q, msg=n)
+    torch.testing.assert_close(logs['loss'], total.detach())
+
+
+def test_gradient_engine_matches_backward_for_sum_aggregation():
+    """With aggregate = sum of rows, the engine must reproduce the plain
+    backward exactly: shared params get sum of task grads, task params their
+    own task's grad (this pins the engine's bookkeeping)."""
+    from mtlbox.balancers import BaseBalancer
+
+    class SumGrads(BaseBalancer):
+        needs = 'grads'
+
+        def aggregate(self, grads, losses):
+            return grads.sum(0)
+
+    data = batch([['seg', 'depth'], ['seg', 'normal']])
+    model = tiny_model()
+    model.train()
+    ref = copy.deepcopy(model)
+    model.balancer = SumGrads(model.tasks)
+    g_engine = _grads_after_step(model, data)
+    g_plain = _grads_after_step(ref, data)
+    assert set(g_engine) == set(g_plain)
+    for name in g_plain:
+        torch.testing.assert_close(g_engine[name], g_plain[name], msg=name,
+                                   rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_engine_respects_accumulation_and_clipping():
+    from mtlbox.balancers import BaseBalancer
+
+    class SumGrads(BaseBalancer):
+        needs = 'grads'
+
+        def aggregate(self, grads, losses):
+            return grads.sum(0)
+
+    data = batch([['seg', 'depth'], ['depth', 'normal']])
+    model = tiny_model()
+    model.balancer = SumGrads(model.tasks)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0),
+                         accumulative_counts=2, clip_grad=dict(max_norm=0.01))
+    optim.initialize_count_status(model, 0, 4)
+    before = [p.detach().clone() for p in model.parameters()]
+    model.train_step(copy.deepcopy(data), optim)  # accumulate only
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    model.train_step(copy.deepcopy(data), optim)  # now step, clipped
+    delta = torch.sqrt(sum(((a - p)**2).sum()
+                           for a, p in zip(before, model.parameters())))
+    assert 0 < delta <= 0.01 + 1e-6  # lr 1 x clipped norm 0.01
+
+
+def test_pcgrad_through_model_changes_parameters():
+    data = batch([['seg', 'depth', 'normal'], ['seg', 'depth', 'normal']])
+    model = tiny_model(balancer=dict(type='PCGrad'))
+    before = [p.detach().clone() for p in model.parameters()]
+    logs = model.train_step(
+        data, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
+    assert torch.isfinite(logs['loss'])
+    changed = sum(not torch.equal(a, p)
+                  for a, p in zip(before, model.parameters()))
+    assert changed > 10
+
+
+def test_nonfinite_loss_names_the_task():
+    model = tiny_model(tasks=('depth', ))
+    data = batch([['depth'], ['depth']])
+    data['data_samples'][0].gt_depth.data[0, 0, 0] = float('nan')
+    with pytest.raises(FloatingPointError, match='depth'):
+        model.train_step(
+            data, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
+
+
+def test_predict_fills_each_field_at_original_size():
+    model = tiny_model().eval()
+    data = model.data_preprocessor(batch([['seg'], ['depth']]), False)
+    out = model.predict(data['inputs'], data['data_samples'])
+    for s in out:
+        assert s.pred_sem_seg.data.shape == (1, H, W)
+        assert s.pred_depth.data.shape == (1, H, W)
+        assert (s.pred_depth.data > 0).all()
+        norms = s.pred_normal.data.norm(dim=0)
+        torch.testing.assert_close(norms, torch.ones_like(norms))

@@ -1,0 +1,45 @@
+import pytest
+from mmengine.config import Config
+
+from mtlbox.registry import BALANCERS, MODELS, UnknownTypeError
+from mtlbox.utils import check_config_types
+
+
+def test_unknown_type_names_registry_and_closest():
+    with pytest.raises(UnknownTypeError) as err:
+        MODELS.build(dict(type='SegHaed', in_channels=[8], num_classes=2))
+    msg = str(err.value)
+    assert "'SegHaed'" in msg
+    assert 'mtlbox::model registry' in msg
+    assert "'SegHead'" in msg
+
+
+def test_unknown_balancer_suggests_pcgrad():
+    with pytest.raises(UnknownTypeError) as err:
+        BALANCERS.build(dict(type='PCGard', tasks=['a', 'b']))
+    assert 'balancer registry' in str(err.value)
+    assert "'PCGrad'" in str(err.value)
+
+
+def test_known_types_build():
+    balancer = BALANCERS.build(dict(type='EW', tasks=['a', 'b']))
+    assert balancer.tasks == ['a', 'b']
+
+
+def test_config_check_names_the_key():
+    cfg = Config.fromfile('configs/synth/hps_r18_ew_synth.py')
+    cfg.model.heads.depth.type = 'DepthHaed'
+    with pytest.raises(UnknownTypeError) as err:
+        check_config_types(cfg)
+    assert 'model.heads.depth.type' in str(err.value)
+    assert "'DepthHead'" in str(err.value)
+
+
+def test_config_check_pipeline_and_balancer():
+    cfg = Config.fromfile('configs/synth/hps_r18_ew_synth.py')
+    check_config_types(cfg)  # the shipped demo config is valid
+    cfg.train_dataloader.dataset.pipeline[0].type = 'RandomFlipp'
+    with pytest.raises(UnknownTypeError) as err:
+        check_config_types(cfg)
+    assert 'train_dataloader.dataset.pipeline[0].type' in str(err.value)
+    assert 'transform registry' in str(err.value)
