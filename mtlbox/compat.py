@@ -9,6 +9,9 @@ message hub and meta data, which that unpickler rejects, so ``--resume`` and
 (e.g. one whose pickle would call ``os.system``) is refused with
 :class:`UnsafeCheckpointError`; nothing in it runs and there is no silent
 fallback to unrestricted unpickling.
+
+It also makes the Runner write checkpoints atomically
+(:func:`atomic_save_checkpoint`).
 """
 import os.path as osp
 import pickle
@@ -96,11 +99,45 @@ def safe_load(filename, map_location=None):
             ' it once to a plain state dict.') from None
 
 
+def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
+    """Save a checkpoint so that a crash never leaves a truncated file.
+
+    Local paths are written to a temporary file in the same directory,
+    flushed to disk and renamed over ``filename`` (``os.replace`` is atomic
+    on POSIX): a kill during saving leaves the previous file intact. Remote
+    URIs go through mmengine's own saver.
+    """
+    import os
+    import tempfile
+
+    from mmengine.runner import checkpoint as mm_checkpoint
+    if '://' in str(filename):
+        return mm_checkpoint.save_checkpoint(checkpoint, filename, *args,
+                                             **kwargs)
+    filename = osp.abspath(osp.expanduser(str(filename)))
+    directory = osp.dirname(filename)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.pth', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def apply():
     """Install the fixes (idempotent). Called on ``import mtlbox``."""
     global _applied
     if _applied:
         return
+    from mmengine.runner import runner as mm_runner
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', force=True)(safe_load)
+    # Runner.save_checkpoint calls the name imported into its module
+    mm_runner.save_checkpoint = atomic_save_checkpoint
     _applied = True

@@ -61,3 +61,24 @@ def test_getattr_only_for_history_buffer_statistics(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         safe_load(str(tmp_path / 'nope.pth'))
+
+
+def test_atomic_save_keeps_previous_file_when_interrupted(tmp_path,
+                                                          monkeypatch):
+    from mmengine.runner import runner as mm_runner
+
+    from mtlbox.compat import atomic_save_checkpoint
+    assert mm_runner.save_checkpoint is atomic_save_checkpoint
+    path = tmp_path / 'epoch_1.pth'
+    atomic_save_checkpoint({'state_dict': {'w': torch.zeros(3)}}, str(path))
+
+    def crash(obj, f, *args, **kwargs):
+        f.write(b'partial')
+        raise KeyboardInterrupt  # killed in the middle of writing
+
+    monkeypatch.setattr(torch, 'save', crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(path))
+    monkeypatch.undo()
+    assert torch.equal(safe_load(str(path))['state_dict']['w'], torch.zeros(3))
+    assert [p.name for p in tmp_path.iterdir()] == ['epoch_1.pth']

@@ -43,3 +43,32 @@ def test_config_check_pipeline_and_balancer():
         check_config_types(cfg)
     assert 'train_dataloader.dataset.pipeline[0].type' in str(err.value)
     assert 'transform registry' in str(err.value)
+
+
+def test_metric_for_unknown_task_fails_with_valid_tasks():
+    from mtlbox.utils import check_config_tasks
+    cfg = Config.fromfile('configs/synth/hps_r18_ew_synth.py')
+    cfg.val_evaluator[1].task = 'dpth'
+    with pytest.raises(KeyError) as err:
+        check_config_tasks(cfg)
+    msg = str(err.value)
+    assert 'val_evaluator[1]' in msg and "'dpth'" in msg
+    assert "['seg', 'depth', 'normal']" in msg
+
+
+def test_head_without_metric_fails():
+    from mtlbox.utils import check_config_tasks
+    cfg = Config.fromfile('configs/synth/hps_r18_ew_synth.py')
+    check_config_tasks(cfg)
+    cfg.test_evaluator = cfg.test_evaluator[:2]  # drop NormalMetric
+    with pytest.raises(KeyError, match=r"test_evaluator has no metric for "
+                       r"head\(s\) \['normal'\]"):
+        check_config_tasks(cfg)
+
+
+def test_balancer_tasks_must_match_heads():
+    from mtlbox.utils import check_config_tasks
+    cfg = Config.fromfile('configs/synth/hps_r18_ew_synth.py')
+    cfg.model.balancer.tasks = ['seg', 'depth']
+    with pytest.raises(KeyError, match='model.balancer.tasks'):
+        check_config_tasks(cfg)

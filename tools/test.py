@@ -31,7 +31,7 @@ def main():
     args = parse_args()
     import mtlbox
     from mtlbox.evaluation import format_results
-    from mtlbox.utils import check_config_types
+    from mtlbox.utils import check_config_tasks, check_config_types
     mtlbox.register_all_modules(init_default_scope=True)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} not found')
@@ -49,6 +49,7 @@ def main():
     cfg.load_from = args.checkpoint
     cfg.resume = False
     check_config_types(cfg)
+    check_config_tasks(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if runner.rank == 0:

@@ -69,10 +69,11 @@ def build_config(args) -> Config:
 def main():
     args = parse_args()
     import mtlbox
-    from mtlbox.utils import check_config_types
+    from mtlbox.utils import check_config_tasks, check_config_types
     mtlbox.register_all_modules(init_default_scope=True)
     cfg = build_config(args)
     check_config_types(cfg)
+    check_config_tasks(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -412,6 +412,8 @@ class SynthScenes(BaseDataset):
         max_objects: at most this many primitives per scene (>= 2).
         min_box_pixels: visible pixels an object needs to get a box.
         noise_std: std of Gaussian sensor noise added to the input (0-1).
+        cache: keep rendered scenes in memory (per dataloader worker), so
+            later epochs skip ray casting; about 25 bytes per pixel.
         pipeline: transforms after rendering (ending with PackMTLInputs).
     """
 
@@ -432,6 +434,7 @@ class SynthScenes(BaseDataset):
                  max_objects: int = 6,
                  min_box_pixels: int = 12,
                  noise_std: float = 0.01,
+                 cache: bool = False,
                  pipeline=(),
                  **kwargs):
         if isinstance(img_size, int):
@@ -469,6 +472,8 @@ class SynthScenes(BaseDataset):
         self.max_objects = max_objects
         self.min_box_pixels = min_box_pixels
         self.noise_std = noise_std
+        self.cache = cache
+        self._rendered: Dict[int, dict] = {}
         kwargs.setdefault('serialize_data', False)
         super().__init__(pipeline=list(pipeline), **kwargs)
 
@@ -526,5 +531,15 @@ class SynthScenes(BaseDataset):
 
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
-        info.update(self.render(info['sample_idx']))
+        index = info['sample_idx']
+        if not self.cache:
+            info.update(self.render(index))
+            return info
+        if index not in self._rendered:
+            self._rendered[index] = self.render(index)
+        # transforms may modify arrays in place: hand out copies
+        info.update({
+            k: v.copy() if isinstance(v, np.ndarray) else v
+            for k, v in self._rendered[index].items()
+        })
         return info

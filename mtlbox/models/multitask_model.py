@@ -1,8 +1,11 @@
 """The multi-task model: shared trunk, sharing architecture, task heads."""
+import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
 import torch
+import torch.distributed as dist
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
@@ -21,6 +24,11 @@ class MultiTaskModel(BaseModel):
         balancer: loss balancer config (default ``EW``); built with the
             task names.
         data_preprocessor: default ``MTLDataPreprocessor``.
+        nonfinite_loss: ``'skip'`` (default) skips a step whose task loss is
+            NaN/inf: no parameter, optimizer or balancer-state change; it is
+            counted and logged with the task names. ``'raise'`` stops at once.
+        max_consecutive_nonfinite: with ``'skip'``, stop training with a
+            ``FloatingPointError`` after this many bad steps in a row.
 
     ``loss()`` returns ``{f'{task}.loss_{name}': scalar}`` for the tasks with
     at least one labelled sample in the batch. ``train_step()`` sums each
@@ -35,6 +43,8 @@ class MultiTaskModel(BaseModel):
                  architecture: Optional[dict] = None,
                  balancer: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 nonfinite_loss: str = 'skip',
+                 max_consecutive_nonfinite: int = 5,
                  init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='MTLDataPreprocessor')
@@ -43,6 +53,15 @@ class MultiTaskModel(BaseModel):
         if not heads:
             raise ValueError('MultiTaskModel needs at least one entry in heads')
         self.tasks = list(heads)
+        if nonfinite_loss not in ('skip', 'raise'):
+            raise ValueError(f"nonfinite_loss={nonfinite_loss!r}: use 'skip' "
+                             "or 'raise'")
+        self.nonfinite_loss = nonfinite_loss
+        self.max_consecutive_nonfinite = max_consecutive_nonfinite
+        # counters live in buffers so they survive resume
+        self.register_buffer('nonfinite_steps', torch.zeros((), dtype=torch.long))
+        self.register_buffer('nonfinite_streak',
+                             torch.zeros((), dtype=torch.long))
         for task in self.tasks:
             if '.' in task or '/' in task:
                 raise ValueError(f'task name {task!r} may not contain "." or'
@@ -140,6 +159,9 @@ class MultiTaskModel(BaseModel):
         from mtlbox.balancers.task_grads import (apply_balanced_step,
                                                  apply_feature_step)
         balancer = self.balancer
+        # BatchNorm statistics of a skipped (non-finite) step are rolled back
+        snapshot = self._stat_buffers() if self.nonfinite_loss == 'skip' \
+            else None
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses, shared, trunk = self._loss_and_features(
@@ -149,7 +171,12 @@ class MultiTaskModel(BaseModel):
         if not per_task:
             raise RuntimeError('no task has a labelled sample in this batch; '
                                'check labeled_tasks of the dataset')
-        self._check_finite(per_task)
+        bad = self._nonfinite_tasks(per_task)
+        if bad:
+            for buf, saved in snapshot or ():
+                buf.copy_(saved)
+            return self._skip_step(losses, per_task, bad)
+        self.nonfinite_streak.zero_()
         if balancer.needs == 'losses':
             total = balancer.weigh(per_task)
             optim_wrapper.update_params(total)
@@ -181,12 +208,45 @@ class MultiTaskModel(BaseModel):
             {t: v.detach() for t, v in per_task.items()})
         return self._log_vars(losses, per_task, total)
 
-    def _check_finite(self, per_task):
-        bad = [t for t, v in per_task.items() if not torch.isfinite(v)]
-        if bad:
+    def _stat_buffers(self):
+        """(buffer, copy) of the running statistics a forward updates."""
+        return [(b, b.detach().clone()) for name, b in self.named_buffers()
+                if not name.startswith(('balancer.', 'nonfinite_'))]
+
+    def _nonfinite_tasks(self, per_task) -> List[str]:
+        """Tasks whose loss is NaN/inf on this (or, under DDP, any) rank."""
+        flags = torch.stack([~torch.isfinite(v.detach()) for v in
+                             per_task.values()]).to(torch.float32)
+        if dist.is_available() and dist.is_initialized():
+            # every rank must take the same decision; tasks may differ per
+            # rank, so reduce over all model tasks in a fixed order
+            full = flags.new_zeros(len(self.tasks))
+            for task, flag in zip(per_task, flags):
+                full[self.tasks.index(task)] = flag
+            dist.all_reduce(full)
+            return [t for t, f in zip(self.tasks, full.tolist()) if f > 0]
+        return [t for t, f in zip(per_task, flags.tolist()) if f > 0]
+
+    def _skip_step(self, losses, per_task, bad):
+        self.nonfinite_steps += 1
+        self.nonfinite_streak += 1
+        values = ', '.join(f'{t}={per_task[t].item()}' for t in bad
+                           if t in per_task)
+        message = (f'non-finite loss for task(s) {bad} ({values}); '
+                   f'{self.nonfinite_streak.item()} bad step(s) in a row, '
+                   f'{self.nonfinite_steps.item()} in total')
+        if (self.nonfinite_loss == 'raise' or self.nonfinite_streak.item() >=
+                self.max_consecutive_nonfinite):
             raise FloatingPointError(
-                f'non-finite loss for task(s) {bad}: '
-                + ', '.join(f'{t}={per_task[t].item()}' for t in bad))
+                message + '; stopping (max_consecutive_nonfinite='
+                f'{self.max_consecutive_nonfinite}). Lower the learning rate, '
+                'check the labels of these tasks, or enable gradient clipping.')
+        print_log(message + '; step skipped', logger='current',
+                  level=logging.WARNING)
+        log_vars = OrderedDict(
+            loss=torch.tensor(float('nan')),
+            nonfinite_steps=self.nonfinite_steps.detach().clone().float())
+        return log_vars
 
     def _log_vars(self, losses, per_task, total):
         log_vars = OrderedDict()

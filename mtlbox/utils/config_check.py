@@ -49,6 +49,57 @@ def _lookup(registry, name):
         return registry.get(name) is not None
 
 
+def _metric_task(metric_cfg, registry):
+    """The task a metric config evaluates, or None for task-less metrics."""
+    import inspect
+    cls = registry.get(metric_cfg['type'])
+    if cls is None:
+        return None
+    if 'task' in metric_cfg:
+        return metric_cfg['task']
+    param = inspect.signature(cls.__init__).parameters.get('task')
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return param.default
+
+
+def check_config_tasks(cfg) -> None:
+    """Every metric names an existing head and every head has a metric.
+
+    Raises ``KeyError`` naming the config key and the valid task names.
+    """
+    from mtlbox.registry import METRICS
+    model = cfg.get('model') or {}
+    heads = list((model.get('heads') or {}).keys())
+    if not heads:
+        return
+    balancer_tasks = (model.get('balancer') or {}).get('tasks')
+    if balancer_tasks is not None and list(balancer_tasks) != heads:
+        raise KeyError(f'model.balancer.tasks={list(balancer_tasks)} must '
+                       f'equal the head names {heads} (or be left out)')
+    for section in ('val_evaluator', 'test_evaluator'):
+        metrics = cfg.get(section)
+        if not metrics:
+            continue
+        if isinstance(metrics, dict):
+            metrics = metrics.get('metrics', [metrics])
+        covered = set()
+        for i, metric in enumerate(metrics):
+            task = _metric_task(metric, METRICS)
+            if task is None:
+                continue
+            if task not in heads:
+                raise KeyError(f'{section}[{i}] ({metric["type"]}) evaluates '
+                               f'task {task!r}, but the model has no such '
+                               f'head; valid tasks: {heads}')
+            covered.add(task)
+        missing = [t for t in heads if t not in covered]
+        if missing:
+            raise KeyError(f'{section} has no metric for head(s) {missing}; '
+                           "add one, e.g. dict(type='SegMetric', "
+                           f"task={missing[0]!r}) (valid tasks: {heads})")
+
+
 def check_config_types(cfg) -> None:
     """Raise ``KeyError`` naming the config key of the first unknown type.
 

@@ -163,13 +163,50 @@ def test_pcgrad_through_model_changes_parameters():
     assert changed > 10
 
 
-def test_nonfinite_loss_names_the_task():
-    model = tiny_model(tasks=('depth', ))
-    data = batch([['depth'], ['depth']])
+def _nan_depth_batch():
+    data = batch([['depth', 'seg'], ['depth', 'seg']])
     data['data_samples'][0].gt_depth.data[0, 0, 0] = float('nan')
+    return data
+
+
+def test_nonfinite_step_is_skipped_without_any_state_change():
+    model = tiny_model(balancer=dict(type='EW'),
+                       tasks=('seg', 'depth'))
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=0.1))
+    model.train_step(batch([['depth', 'seg'], ['seg']]), optim)  # a good step
+    params = copy.deepcopy(model.state_dict())
+    opt_state = copy.deepcopy(optim.state_dict())
+    logs = model.train_step(_nan_depth_batch(), optim)
+    assert model.nonfinite_steps.item() == 1
+    assert logs['nonfinite_steps'] == 1
+    for key, value in model.state_dict().items():
+        if key.startswith('nonfinite'):
+            continue
+        torch.testing.assert_close(value, params[key], msg=key, rtol=0, atol=0)
+    assert str(optim.state_dict()) == str(opt_state)
+    # a good step resets the streak but keeps the total
+    model.train_step(batch([['depth', 'seg'], ['seg']]), optim)
+    assert model.nonfinite_streak.item() == 0
+    assert model.nonfinite_steps.item() == 1
+
+
+def test_consecutive_nonfinite_steps_stop_training_naming_the_task():
+    model = tiny_model(tasks=('seg', 'depth'))
+    model.max_consecutive_nonfinite = 3
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    model.train_step(_nan_depth_batch(), optim)
+    model.train_step(_nan_depth_batch(), optim)
+    with pytest.raises(FloatingPointError, match=r"\['depth'\].*3 bad step"):
+        model.train_step(_nan_depth_batch(), optim)
+
+
+def test_raise_policy_stops_at_first_bad_step():
+    model = tiny_model(tasks=('seg', 'depth'))
+    model.nonfinite_loss = 'raise'
     with pytest.raises(FloatingPointError, match='depth'):
         model.train_step(
-            data, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
+            _nan_depth_batch(),
+            OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
 
 
 def test_predict_fills_each_field_at_original_size():

@@ -16,7 +16,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, num_samples=800, img_size=img_size, seed=0,
-        tasks=tasks, pipeline=train_pipeline))
+        tasks=tasks, cache=True, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16,
     num_workers=1,

@@ -1,4 +1,5 @@
-# Hard parameter sharing: ResNet-18 (random init) + FPN, light dense heads.
+# Hard parameter sharing: ResNet-18 (random init) + FPN (strides 8/16/32),
+# light dense heads that fuse the three levels at stride 8.
 model = dict(
     type='MultiTaskModel',
     data_preprocessor=dict(
@@ -7,11 +8,11 @@ model = dict(
         std=(58.395, 57.12, 57.375),
         bgr_to_rgb=True,
         pad_size_divisor=32),
-    backbone=dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)),
-    neck=dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=64),
+    backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
+    neck=dict(type='FPN', in_channels=[128, 256, 512], out_channels=64),
     architecture=dict(type='HPS'),
     heads=dict(
-        seg=dict(type='SegHead', in_channels=[64] * 4, num_classes=6),
-        depth=dict(type='DepthHead', in_channels=[64] * 4),
-        normal=dict(type='NormalHead', in_channels=[64] * 4)),
+        seg=dict(type='SegHead', in_channels=[64] * 3, num_classes=6),
+        depth=dict(type='DepthHead', in_channels=[64] * 3),
+        normal=dict(type='NormalHead', in_channels=[64] * 3)),
     balancer=dict(type='EW'))
