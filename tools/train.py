@@ -36,11 +36,23 @@ def parse_args():
     return args
 
 
+def init_cpu_process_group():
+    """Without GPUs, join the torchrun group with gloo ourselves: mmengine's
+    ``init_dist`` always calls ``torch.cuda.set_device``."""
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available() or dist.is_initialized():
+        return
+    dist.init_process_group(backend='gloo')
+
+
 def build_config(args) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} not found')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if args.launcher == 'pytorch':
+        init_cpu_process_group()
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:

@@ -18,3 +18,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+
+# Data parallelism that keeps loss balancers exact (see docs/distributed.md);
+# used only when launched with --launcher pytorch (tools/dist_train.sh).
+model_wrapper_cfg = dict(type='mtlbox.MTLDistributedDataParallel')

@@ -9,6 +9,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from mtlbox.engine.distributed import (all_reduce_mean, all_reduce_sum,
+                                       finish_update, is_distributed,
+                                       world_size)
 from mtlbox.registry import BALANCERS, MODELS
 
 
@@ -122,20 +125,54 @@ class MultiTaskModel(BaseModel):
     def _loss_and_features(self, inputs, data_samples, detach_shared=False):
         """Losses, plus the shared maps the heads read and the trunk's maps
         (the same tensors unless ``detach_shared``: then the heads read leaf
-        copies so per-task gradients of the features are cheap to get)."""
+        copies so per-task gradients of the features are cheap to get).
+
+        Under data parallelism (:mod:`mtlbox.engine.distributed`) a task
+        labelled on any rank is present on all: a rank without its labels
+        contributes an exact zero loss, and every loss is renormalised by the
+        global count (``local_sum / global_count * N``) so that averaging over
+        ranks gives the global-batch loss and gradient.
+        """
         trunk = self.extract_feat(inputs)
         shared = trunk
         if detach_shared:  # needs='features' balancers (MGDA-UB)
             shared = [f.detach().requires_grad_() for f in trunk]
-        tasks = [t for t in self.tasks
+        local = [t for t in self.tasks
                  if any(s.is_labeled(self.heads[t].key) for s in data_samples)]
-        per_task = self.architecture(shared, tasks)
+        tasks = local
+        if is_distributed():
+            present = torch.tensor([float(t in local) for t in self.tasks])
+            present = all_reduce_sum(present)
+            tasks = [t for t, p in zip(self.tasks, present.tolist()) if p > 0]
+        per_task = self.architecture(shared, local)
         losses = OrderedDict()
-        for task in tasks:
-            for name, value in self.heads[task].loss(per_task[task],
-                                                     data_samples).items():
+        counts = {}
+        for task in local:
+            head = self.heads[task]
+            head_losses = head.loss(per_task[task], data_samples)
+            for name, value in head_losses.items():
                 losses[f'{task}.{name}'] = value
+            counts[task] = float(getattr(head, 'loss_count', None) or sum(
+                s.is_labeled(head.key) for s in data_samples))
+        if is_distributed():
+            losses = self._global_normalise(losses, counts, tasks, shared)
         return losses, shared, trunk
+
+    def _global_normalise(self, losses, counts, tasks, shared):
+        local = torch.tensor([counts.get(t, 0.0) for t in self.tasks],
+                             dtype=torch.float64)
+        mean_count = all_reduce_sum(local) / world_size()
+        out = OrderedDict()
+        for task in tasks:
+            i = self.tasks.index(task)
+            keys = [k for k in losses if k.split('.', 1)[0] == task]
+            if not keys:  # labelled elsewhere: exact zero, graph attached
+                out[f'{task}.loss_absent'] = sum(f.sum() for f in shared) * 0
+                continue
+            scale = float(local[i] / mean_count[i])
+            for key in keys:
+                out[key] = losses[key] * scale
+        return out
 
     def predict(self, inputs, data_samples):
         feats = self.architecture(self.extract_feat(inputs), self.tasks)
@@ -178,8 +215,12 @@ class MultiTaskModel(BaseModel):
             return self._skip_step(losses, per_task, bad)
         self.nonfinite_streak.zero_()
         if balancer.needs == 'losses':
-            total = balancer.weigh(per_task)
-            optim_wrapper.update_params(total)
+            if is_distributed():
+                total = self._weigh_global(per_task)
+            else:
+                total = balancer.weigh(per_task)
+            optim_wrapper.backward(optim_wrapper.scale_loss(total))
+            finish_update(optim_wrapper)
         elif balancer.needs == 'grads':
             apply_balanced_step(self, balancer, per_task,
                                 self.shared_parameters(),
@@ -207,6 +248,29 @@ class MultiTaskModel(BaseModel):
         balancer.after_train_iter(
             {t: v.detach() for t, v in per_task.items()})
         return self._log_vars(losses, per_task, total)
+
+    def _weigh_global(self, per_task):
+        """Loss-level balancing on the global loss values under DDP.
+
+        Every rank evaluates the balancer on ``L = mean over ranks`` (equal
+        on all ranks, so state such as DWA histories stays in sync) and
+        back-propagates ``sum_t dF/dL_t * L_t(local) + F`` (the last term only
+        reaches the balancer's own parameters, e.g. UW's log-variances), whose
+        rank average has exactly the gradient of ``F(L)`` for the global batch.
+        """
+        tasks = list(per_task)
+        local = torch.stack([per_task[t].detach().float() for t in tasks])
+        global_values = all_reduce_mean(local)
+        leaves = {t: global_values[i].clone().requires_grad_()
+                  for i, t in enumerate(tasks)}
+        weighted = self.balancer.weigh(leaves)
+        grads = torch.autograd.grad(weighted, list(leaves.values()),
+                                    retain_graph=True, allow_unused=True)
+        total = sum((g.detach() if g is not None else 0.0) * per_task[t]
+                    for t, g in zip(tasks, grads))
+        if weighted.requires_grad:
+            total = total + (weighted - weighted.detach())
+        return total
 
     def _stat_buffers(self):
         """(buffer, copy) of the running statistics a forward updates."""

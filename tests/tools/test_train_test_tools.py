@@ -100,3 +100,15 @@ def test_train_rejects_unknown_type_with_key(config, tmp_path):
             '--cfg-options', 'model.balancer.type=PCGard')
     assert 'model.balancer.type' in str(err.value)
     assert "'PCGrad'" in str(err.value)
+
+
+def test_dist_train_two_cpu_processes(config, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT,
+               PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir',
+         str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1'],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / 'epoch_1.pth').exists()
+    assert 'Distributed training is not used' not in proc.stdout + proc.stderr

@@ -1,0 +1,3 @@
+from .mtl_ddp import MTLDistributedDataParallel
+
+__all__ = ['MTLDistributedDataParallel']

@@ -1,0 +1,102 @@
+"""N gloo processes with batch b update like one process with batch N*b."""
+import copy
+import os
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from mmengine.optim import OptimWrapper
+
+from mtlbox.balancers import BaseBalancer
+from mtlbox.registry import BALANCERS
+
+# batches: per rank, the labelled tasks of each sample; depth is labelled on
+# rank 0 only and normals on rank 1 only (partially annotated data)
+RANK_LABELS = [
+    [['seg', 'depth'], ['seg']],
+    [['seg', 'normal'], ['normal']],
+]
+
+
+@BALANCERS.register_module(force=True)
+class _GeoMeanForTest(BaseBalancer):
+    """prod_t L_t^(1/T): a non-linear loss-level balancer (GLS)."""
+
+    def weigh(self, losses):
+        tasks = self.present(losses)
+        logs = torch.stack([losses[t].log() for t in tasks])
+        return logs.mean().exp()
+
+
+def _model(balancer):
+    from tests.models.test_multitask_model import tiny_model
+    model = tiny_model(balancer=balancer)
+    for m in model.modules():  # BN statistics are per process under DDP
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+    return model
+
+
+def _batch(labels, seed):
+    from tests.models.test_multitask_model import batch
+    return batch(labels, seed=seed)
+
+
+def _steps(model, batches, clip=None):
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05,
+                                         momentum=0.9),
+                         clip_grad=clip)
+    for data in batches:
+        model.train_step(copy.deepcopy(data), optim)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _worker(rank, world, init_file, balancer, out_dir):
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
+    import mtlbox
+    mtlbox.register_all_modules()
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=rank, world_size=world)
+    from mtlbox.engine import MTLDistributedDataParallel
+    model = MTLDistributedDataParallel(_model(balancer))
+    batches = [_batch(RANK_LABELS[rank], seed=10 * step + rank)
+               for step in range(2)]
+    state = _steps(model.module, batches, clip=dict(max_norm=1.0))
+    torch.save(state, os.path.join(out_dir, f'rank{rank}.pth'))
+    dist.destroy_process_group()
+
+
+def _global_batches():
+    out = []
+    for step in range(2):
+        parts = [_batch(RANK_LABELS[r], seed=10 * step + r) for r in range(2)]
+        out.append(dict(
+            inputs=parts[0]['inputs'] + parts[1]['inputs'],
+            data_samples=parts[0]['data_samples'] + parts[1]['data_samples']))
+    return out
+
+
+@pytest.mark.parametrize('balancer', [
+    dict(type='EW'),
+    dict(type='_GeoMeanForTest'),
+])
+def test_two_gloo_processes_equal_one_process_with_double_batch(
+        balancer, tmp_path):
+    ctx = mp.get_context('spawn')
+    procs = [ctx.Process(target=_worker,
+                         args=(r, 2, str(tmp_path / 'init'), balancer,
+                               str(tmp_path))) for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    reference = _steps(_model(balancer), _global_batches(),
+                       clip=dict(max_norm=1.0))
+    for rank in range(2):
+        state = torch.load(tmp_path / f'rank{rank}.pth')
+        for key, value in reference.items():
+            torch.testing.assert_close(state[key], value, rtol=1e-4,
+                                       atol=1e-5, msg=f'rank {rank}: {key}')
