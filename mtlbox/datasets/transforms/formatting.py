@@ -54,7 +54,8 @@ class PackMTLInputs(BaseTransform):
     def __init__(self,
                  meta_keys=('img_path', 'ori_shape', 'img_shape',
                             'scale_factor', 'flip', 'flip_direction',
-                            'sample_idx', 'source', 'labeled_tasks')):
+                            'sample_idx', 'source', 'labeled_tasks',
+                            'task_names', 'task_name')):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
