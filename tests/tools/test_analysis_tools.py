@@ -1,0 +1,53 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, 'tools', 'analysis'))
+
+
+def _write_scalars(work_dir):
+    run = work_dir / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    rows = [
+        {'iter': 1, 'loss': 3.0, 'seg.loss_ce': 2.0, 'depth.loss_l1': 1.0,
+         'seg.weight': 1.0, 'depth.weight': 1.0, 'lr': 0.1, 'step': 1},
+        {'iter': 2, 'loss': 2.0, 'seg.loss_ce': 1.2, 'depth.loss_l1': 0.8,
+         'seg.weight': 0.5, 'depth.weight': 1.5, 'lr': 0.1, 'step': 2},
+        {'seg/mIoU': 0.4, 'depth/abs_rel': 0.3, 'step': 1},
+    ]
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows))
+
+
+def test_plot_curves_reads_series_and_writes_png(tmp_path):
+    from plot_curves import find_scalars, read_scalars
+    _write_scalars(tmp_path)
+    train, val = read_scalars(find_scalars(str(tmp_path)))
+    assert train['seg.loss_ce'] == [(1, 2.0), (2, 1.2)]
+    assert train['depth.weight'] == [(1, 1.0), (2, 1.5)]
+    assert 'lr' not in train
+    assert val['seg/mIoU'] == [(1, 0.4)]
+    out = tmp_path / 'c.png'
+    subprocess.run([sys.executable, 'tools/analysis/plot_curves.py',
+                    str(tmp_path), '--out', str(out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_plot_curves_missing_run_names_path(tmp_path):
+    from plot_curves import find_scalars
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        find_scalars(str(tmp_path))
+
+
+def test_print_config_resolves_bases():
+    out = subprocess.run(
+        [sys.executable, 'tools/analysis/print_config.py',
+         'configs/synth/hps_r18_ew_synth.py', '--check'], cwd=ROOT,
+        check=True, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT)).stdout
+    assert "type='MultiTaskModel'" in out and "type='SynthScenes'" in out
