@@ -51,3 +51,28 @@ def test_print_config_resolves_bases():
         check=True, capture_output=True, text=True,
         env=dict(os.environ, PYTHONPATH=ROOT)).stdout
     assert "type='MultiTaskModel'" in out and "type='SynthScenes'" in out
+
+
+def test_collect_baselines_merges_and_prints_potentials(tmp_path):
+    (tmp_path / 'seg.json').write_text(json.dumps(
+        {'seg/mIoU': 0.5, 'seg/aAcc': 0.8}))
+    (tmp_path / 'depth.json').write_text(json.dumps(
+        {'depth/delta1': 0.9, 'depth/abs_rel': 0.1}))
+    out = tmp_path / 'b.json'
+    proc = subprocess.run(
+        [sys.executable, 'tools/analysis/collect_baselines.py',
+         str(tmp_path / 'seg.json'), str(tmp_path / 'depth.json'), '--out',
+         str(out), '--metric-keys', 'seg=seg/mIoU', 'depth=depth/delta1'],
+        cwd=ROOT, check=True, capture_output=True, text=True)
+    assert json.loads(out.read_text()) == {
+        'seg/mIoU': 0.5, 'seg/aAcc': 0.8, 'depth/delta1': 0.9,
+        'depth/abs_rel': 0.1}
+    assert "potentials={'seg': 0.5, 'depth': 0.9}" in proc.stdout
+
+
+def test_collect_baselines_rejects_duplicate_keys(tmp_path):
+    from collect_baselines import collect
+    for name in ('a', 'b'):
+        (tmp_path / f'{name}.json').write_text(json.dumps({'seg/mIoU': 0.5}))
+    with pytest.raises(ValueError, match='seg/mIoU is reported by both'):
+        collect([str(tmp_path / 'a.json'), str(tmp_path / 'b.json')])
