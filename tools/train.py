@@ -61,12 +61,15 @@ def build_config(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        import torch
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper == 'AmpOptimWrapper':
+        if wrapper in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
             print('AMP is already enabled in the config')
-        else:
+        elif torch.cuda.is_available():  # fp16 with a dynamic loss scaler
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:  # bfloat16 autocast, no scaler needed
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

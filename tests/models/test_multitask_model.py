@@ -219,3 +219,56 @@ def test_predict_fills_each_field_at_original_size():
         assert (s.pred_depth.data > 0).all()
         norms = s.pred_normal.data.norm(dim=0)
         torch.testing.assert_close(norms, torch.ones_like(norms))
+
+
+@pytest.mark.parametrize('balancer', [dict(type='EW'), dict(type='PCGrad')])
+def test_cpu_bf16_autocast_trains_both_paths(balancer):
+    from mtlbox.engine import CPUAmpOptimWrapper
+    model = tiny_model(balancer=balancer)
+    seen = []
+    model.backbone.stem[0].register_forward_hook(
+        lambda m, i, o: seen.append(o.dtype))
+    optim = CPUAmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    before = [p.detach().clone() for p in model.parameters()]
+    logs = model.train_step(batch([['seg', 'depth', 'normal']] * 2), optim)
+    assert seen == [torch.bfloat16]
+    assert torch.isfinite(logs['loss'])
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert sum(not torch.equal(a, p)
+               for a, p in zip(before, model.parameters())) > 10
+
+
+def test_accumulating_two_micro_batches_equals_one_double_batch():
+    """Linear aggregation (sum of task gradients) over k=2 micro-batches
+    gives the gradient of one batch twice as large."""
+    from mtlbox.balancers import BaseBalancer
+
+    class SumGrads(BaseBalancer):
+        needs = 'grads'
+
+        def aggregate(self, grads, losses):
+            return grads.sum(0)
+
+    def frozen_bn(model):
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        return model
+
+    first = batch([['seg', 'depth', 'normal']] * 2, seed=1)
+    second = batch([['seg', 'depth', 'normal']] * 2, seed=2)
+    whole = dict(inputs=first['inputs'] + second['inputs'],
+                 data_samples=first['data_samples'] + second['data_samples'])
+    micro = frozen_bn(tiny_model())
+    micro.balancer = SumGrads(micro.tasks)
+    single = copy.deepcopy(micro)
+    optim = OptimWrapper(torch.optim.SGD(micro.parameters(), lr=0.1),
+                         accumulative_counts=2)
+    optim.initialize_count_status(micro, 0, 2)
+    micro.train_step(copy.deepcopy(first), optim)
+    micro.train_step(copy.deepcopy(second), optim)
+    single.train_step(copy.deepcopy(whole), OptimWrapper(
+        torch.optim.SGD(single.parameters(), lr=0.1)))
+    for (name, a), (_, b) in zip(micro.named_parameters(),
+                                 single.named_parameters()):
+        torch.testing.assert_close(a, b, msg=name, rtol=1e-4, atol=1e-6)
