@@ -138,3 +138,16 @@ def test_packed_sample_has_only_labelled_fields():
 def test_bad_options_fail_clearly(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SynthScenes(num_samples=2, **kwargs)
+
+
+def test_pack_task_map_keeps_task_names_and_packs_their_field():
+    from mtlbox.datasets.transforms import PackMTLInputs
+    results = dict(img=np.zeros((4, 4, 3), np.uint8), gt_label=[3, 7],
+                   labeled_tasks=['left', 'right'])
+    packed = PackMTLInputs(task_map=dict(left='cls', right='cls'))(results)
+    sample = packed['data_samples']
+    assert sample.labeled_tasks == ['left', 'right']
+    assert sample.gt_label.label.tolist() == [3, 7]
+    with pytest.raises(KeyError, match='task_map'):
+        PackMTLInputs()(dict(img=np.zeros((4, 4, 3), np.uint8),
+                             gt_label=[1], labeled_tasks=['Art']))

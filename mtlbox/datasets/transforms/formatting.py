@@ -47,16 +47,29 @@ class PackMTLInputs(BaseTransform):
     ``gt_label`` int / [K]        -> ``gt_label`` (``cls``)
     ============================  =================================
 
+    Task names other than the canonical keys (Office-Home domains, the left
+    and right digit of Multi-MNIST, CIFAR-10 one-vs-rest tasks) are mapped to
+    the field that labels them with ``task_map``, e.g.
+    ``task_map=dict(left='cls', right='cls')``: ``labeled_tasks`` keeps the
+    task names, the label is packed as the canonical task's field.
+
     Args:
         meta_keys: meta information copied into the sample when present.
+        task_map: ``{task name: canonical task key}`` for packing.
     """
 
     def __init__(self,
                  meta_keys=('img_path', 'ori_shape', 'img_shape',
                             'scale_factor', 'flip', 'flip_direction',
                             'sample_idx', 'source', 'labeled_tasks',
-                            'task_names', 'task_name')):
+                            'task_names', 'task_name'),
+                 task_map=None):
         self.meta_keys = tuple(meta_keys)
+        self.task_map = dict(task_map or {})
+        bad = {k: v for k, v in self.task_map.items() if v not in TASK_FIELDS}
+        if bad:
+            raise KeyError(f'PackMTLInputs task_map {bad}: values must be '
+                           f'canonical task keys {sorted(TASK_FIELDS)}')
 
     def transform(self, results: dict) -> dict:
         if 'img' not in results:
@@ -69,16 +82,20 @@ class PackMTLInputs(BaseTransform):
         results.setdefault('img_shape', img.shape[:2])
         results.setdefault('ori_shape', img.shape[:2])
         labeled = list(results.get('labeled_tasks', ()))
-        unknown = [t for t in labeled if t not in TASK_FIELDS]
+        unknown = [t for t in labeled
+                   if self.task_map.get(t, t) not in TASK_FIELDS]
         if unknown:
-            raise KeyError(f'labeled_tasks {unknown} of {results.get("img_path")}'
-                           f' are not task keys; known: {sorted(TASK_FIELDS)}')
+            raise KeyError(
+                f'labeled_tasks {unknown} of {results.get("img_path")} are '
+                f'not task keys ({sorted(TASK_FIELDS)}); map them with '
+                "PackMTLInputs(task_map={name: 'cls', ...})")
         results['labeled_tasks'] = labeled
+        kinds = {self.task_map.get(t, t) for t in labeled}
         sample = MTLDataSample()
-        if 'det' in labeled:
+        if 'det' in kinds:
             self._pack_instances(results, sample)
         for key, (task, field) in _DENSE_KEYS.items():
-            if task not in labeled:
+            if task not in kinds:
                 continue
             if key not in results:
                 raise KeyError(f'{results.get("img_path", "sample")} is '
@@ -89,7 +106,7 @@ class PackMTLInputs(BaseTransform):
             elif key != 'gt_clean_img':
                 data = data.float()
             setattr(sample, field, PixelData(data=data))
-        if 'cls' in labeled:
+        if 'cls' in kinds:
             sample.gt_label = LabelData(
                 label=torch.as_tensor(results['gt_label']).long().reshape(-1))
         sample.set_metainfo(
