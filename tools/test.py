@@ -16,6 +16,16 @@ def parse_args():
     parser.add_argument(
         '--out', help='write the metrics as JSON to this file')
     parser.add_argument(
+        '--show-dir',
+        help='save a panel per test image (predictions over ground truth: '
+        'input, boxes, segmentation, depth, normals, enhancement) here')
+    parser.add_argument(
+        '--show-score-thr', type=float, default=0.3,
+        help='smallest detection score drawn in the panels')
+    parser.add_argument(
+        '--show-max', type=int, default=None,
+        help='save at most this many panels')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries')
     parser.add_argument(
@@ -48,6 +58,13 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.show_dir:
+        hooks = list(cfg.get('custom_hooks', None) or [])
+        hooks.append(dict(type='MTLVisualizationHook',
+                          show_dir=osp.abspath(args.show_dir),
+                          score_thr=args.show_score_thr,
+                          max_images=args.show_max))
+        cfg.custom_hooks = hooks
     check_config_types(cfg)
     check_config_tasks(cfg)
     runner = Runner.from_cfg(cfg)

@@ -13,7 +13,9 @@ def depth_sums(pred: torch.Tensor, gt: torch.Tensor, min_depth: float = 0.0,
                max_depth: float = float('inf')) -> np.ndarray:
     """Per-image sufficient statistics over valid pixels
     ``min_depth < gt <= max_depth``: [n, sum|e|, sum|e|/gt, sum e^2,
-    sum (log pred - log gt)^2, #delta<1.25, #<1.25^2, #<1.25^3]."""
+    sum (log pred - log gt)^2, #delta<1.25, #<1.25^2, #<1.25^3,
+    sum e^2/gt, sum |log10 pred - log10 gt|, sum (log pred - log gt)]
+    with ``e = pred - gt`` (pred clamped to >= 1e-6)."""
     pred = pred.double().flatten()
     gt = gt.double().flatten()
     valid = (gt > min_depth) & (gt <= max_depth)
@@ -29,12 +31,25 @@ def depth_sums(pred: torch.Tensor, gt: torch.Tensor, min_depth: float = 0.0,
         (ratio < 1.25).sum().item(),
         (ratio < 1.25**2).sum().item(),
         (ratio < 1.25**3).sum().item(),
+        (err**2 / g).sum().item(),
+        (p.log10() - g.log10()).abs().sum().item(),
+        (p.log() - g.log()).sum().item(),
     ])
 
 
 def depth_scores(sums: np.ndarray) -> dict:
-    """Pixel-averaged metrics over the whole dataset from summed statistics."""
+    """Pixel-averaged metrics over the whole dataset from summed statistics.
+
+    ``silog = 100 sqrt(mean d^2 - (mean d)^2)``, ``d = log pred - log gt``
+    (KITTI/BTS definition, but over all valid pixels of the dataset rather
+    than averaged per image).
+    """
     n = max(sums[0], 1)
+    extra = {}
+    if len(sums) > 8:
+        mean_d, mean_d2 = sums[10] / n, sums[4] / n
+        extra = dict(sq_rel=sums[8] / n, log10=sums[9] / n,
+                     silog=100 * float(np.sqrt(max(mean_d2 - mean_d**2, 0))))
     return dict(
         abs_err=sums[1] / n,
         abs_rel=sums[2] / n,
@@ -42,7 +57,8 @@ def depth_scores(sums: np.ndarray) -> dict:
         rmse_log=float(np.sqrt(sums[4] / n)),
         delta1=sums[5] / n,
         delta2=sums[6] / n,
-        delta3=sums[7] / n)
+        delta3=sums[7] / n,
+        **extra)
 
 
 @METRICS.register_module()
@@ -50,7 +66,9 @@ class DepthMetric(BaseMetric):
     """Depth errors over all valid pixels of the dataset.
 
     ``abs_err`` = mean |d - d*|, ``abs_rel`` = mean |d - d*| / d*,
-    ``rmse``, ``rmse_log``, ``delta1..3`` = fraction with
+    ``sq_rel`` = mean (d - d*)^2 / d*, ``rmse``, ``rmse_log``,
+    ``log10`` = mean |log10 d - log10 d*|, ``silog`` (see
+    :func:`depth_scores`), ``delta1..3`` = fraction with
     ``max(d/d*, d*/d) < 1.25^k``. Pixels count equally across images.
 
     Args:

@@ -31,7 +31,8 @@ class NormalMetric(BaseMetric):
     """Angular error of surface normals over all valid pixels.
 
     Reports ``mean``, ``median`` (from a 0.01-degree histogram, exact to
-    that resolution), and the percentages within ``11.25``, ``22.5`` and
+    that resolution), ``rmse`` (root mean squared angle), and the
+    percentages within ``11.25``, ``22.5`` and
     ``30`` degrees (as fractions in [0, 1], angle strictly below).
     """
 
@@ -49,7 +50,8 @@ class NormalMetric(BaseMetric):
             bins = torch.clamp((ang / BIN_DEG).round().long(), 0, NUM_BINS - 1)
             hist = torch.bincount(bins, minlength=NUM_BINS).numpy()
             within = np.array([(ang < t).sum().item() for t in THRESHOLDS])
-            self.results.append((ang.sum().item(), hist, within))
+            self.results.append((ang.sum().item(), hist, within,
+                                 (ang**2).sum().item()))
 
     def compute_metrics(self, results: list) -> dict:
         if not results:
@@ -66,7 +68,8 @@ class NormalMetric(BaseMetric):
         else:  # mean of the two middle values, as numpy.median
             median = 0.5 * (centers[np.searchsorted(cdf, n // 2)] +
                             centers[np.searchsorted(cdf, n // 2 + 1)])
-        out = dict(mean=total / max(n, 1), median=float(median))
+        out = dict(mean=total / max(n, 1), median=float(median),
+                   rmse=float(np.sqrt(sum(r[3] for r in results) / max(n, 1))))
         within = np.sum([r[2] for r in results], axis=0)
         for thr, count in zip(THRESHOLDS, within):
             out[f'{thr:g}'] = float(count / max(n, 1))

@@ -41,7 +41,9 @@ class SegMetric(BaseMetric):
     """mIoU from the dataset-level confusion matrix (as mmseg).
 
     Reads ``pred_sem_seg`` / ``gt_sem_seg`` of samples labelled for ``task``.
-    Reports ``{prefix}/mIoU``, ``{prefix}/mAcc``, ``{prefix}/aAcc``.
+    Reports ``{prefix}/mIoU``, ``{prefix}/mAcc``, ``{prefix}/aAcc`` and,
+    with ``classwise=True``, ``{prefix}/IoU_<class>`` (NaN for a class
+    absent from ground truth and prediction).
 
     Args:
         num_classes: classes; default ``len(dataset_meta['seg_classes'])``.
@@ -49,31 +51,38 @@ class SegMetric(BaseMetric):
         task: task key (``labeled_tasks``) and default prefix.
     """
 
+    gt_field = 'gt_sem_seg'
+    pred_field = 'pred_sem_seg'
+    classes_key = 'seg_classes'
+
     def __init__(self, num_classes: Optional[int] = None,
                  ignore_index: int = 255, task: str = 'seg',
-                 prefix: Optional[str] = None, collect_device='cpu'):
+                 prefix: Optional[str] = None, classwise: bool = False,
+                 collect_device='cpu'):
         super().__init__(collect_device=collect_device, prefix=prefix or task)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+        self.classwise = classwise
         self.task = task
 
     def _classes(self):
         if self.num_classes is not None:
             return self.num_classes
         meta = self.dataset_meta or {}
-        names = meta.get('seg_classes') or meta.get('classes')
+        names = meta.get(self.classes_key) or meta.get('classes')
         if not names:
-            raise ValueError('SegMetric: set num_classes or give the dataset '
-                             'seg_classes in its metainfo')
+            raise ValueError(f'{type(self).__name__}: set num_classes or '
+                             f'give the dataset {self.classes_key} in its '
+                             'metainfo')
         return len(names)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         num_classes = self._classes()
         for sample in data_samples:
-            if not is_labeled(sample, self.task, 'gt_sem_seg'):
+            if not is_labeled(sample, self.task, self.gt_field):
                 continue
-            pred = field_data(sample, 'pred_sem_seg').squeeze()
-            gt = field_data(sample, 'gt_sem_seg').squeeze()
+            pred = field_data(sample, self.pred_field).squeeze()
+            gt = field_data(sample, self.gt_field).squeeze()
             self.results.append(
                 confusion_matrix(pred, gt, num_classes, self.ignore_index))
 
@@ -81,4 +90,11 @@ class SegMetric(BaseMetric):
         if not results:
             return {}
         scores = seg_scores(np.sum(results, axis=0))
-        return {k: v for k, v in scores.items() if k != 'per_class_iou'}
+        out = {k: v for k, v in scores.items() if k != 'per_class_iou'}
+        if self.classwise:
+            names = (self.dataset_meta or {}).get(self.classes_key) or [
+                str(c) for c in range(len(scores['per_class_iou']))]
+            for name, iou in zip(names, scores['per_class_iou']):
+                out[f'IoU_{name}'] = float(iou)
+        return out
+

@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from .layers import MBConv
 
 
 def select_labeled(data_samples, task: str) -> List[int]:
@@ -26,24 +27,33 @@ def stack_field(data_samples, field: str, indices: Sequence[int]) -> Tensor:
 
 
 class BaseDenseHead(BaseModule):
-    """A dense head: fuse multi-level features, predict a map per pixel.
+    """A dense head: decode multi-level features, predict a map per pixel.
 
-    Fusion: every level is resized (bilinear) to the finest level and the
-    maps are concatenated, then ``3x3 conv-BN-ReLU -> 1x1 conv`` gives
-    ``out_channels`` maps at the finest stride, which are upsampled to the
-    padded input size for the loss and to ``ori_shape`` for predictions.
+    ``decoder`` (features -> one map) then the per-task ``predictor``:
 
-    Subclasses set ``gt_field``/``pred_field`` and implement
-    :meth:`postprocess` (raw output -> prediction map). The task name is set
-    by the model; the head reads samples whose ``labeled_tasks`` contains
-    ``label_key`` (default: the task name).
+    - decoder ``None`` (default): :class:`ConcatDecoder` -- every level
+      resized (bilinear) to the finest and concatenated; other choices
+      :class:`ASPPDecoder` (DeepLab) and :class:`LightDecoder` (AMTL VMM).
+    - ``predictor='conv'`` (default): ``3x3 conv-BN-ReLU (channels) -> 1x1
+      conv`` (DeepLab's per-task head); ``'mbconv'``: one MBConv (expand 2)
+      to ``out_channels`` with a biased output conv (VMM).
+
+    The raw output is upsampled (bilinear) to the padded input size for the
+    loss and cropped to ``img_shape`` then resized to ``ori_shape`` for
+    predictions. Subclasses set ``gt_field``/``pred_field`` and implement
+    :meth:`postprocess`. The task name is set by the model; the head reads
+    samples whose ``labeled_tasks`` contains ``label_key`` (default: the
+    task name).
 
     Args:
-        in_channels: channels of each input level (or one int for one level).
+        in_channels: channels of each input level (or one int).
         out_channels: channels of the raw output.
-        channels: width of the fusion conv.
-        loss: config of the loss module.
+        loss: config of the loss module, or a list of configs (summed by the
+            model; keys are each loss's ``loss_name``).
+        channels: width of the conv predictor.
         label_key: task key in ``labeled_tasks`` (default: the task name).
+        decoder: decoder config; ``in_channels`` is filled in if missing.
+        predictor: ``'conv'`` or ``'mbconv'``.
     """
 
     gt_field: str = ''
@@ -53,21 +63,43 @@ class BaseDenseHead(BaseModule):
     def __init__(self,
                  in_channels: Union[int, List[int]],
                  out_channels: int,
-                 loss: dict,
+                 loss: Union[dict, List[dict]],
                  channels: int = 64,
                  label_key: Optional[str] = None,
+                 decoder: Optional[dict] = None,
+                 predictor: str = 'conv',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(in_channels, int):
             in_channels = [in_channels]
         self.in_channels = list(in_channels)
         self.out_channels = out_channels
-        self.fuse = nn.Sequential(
-            nn.Conv2d(sum(self.in_channels), channels, 3, padding=1,
-                      bias=False), nn.BatchNorm2d(channels),
-            nn.ReLU(inplace=True))
-        self.predictor = nn.Conv2d(channels, out_channels, 1)
-        self.loss_module = MODELS.build(loss)
+        decoder = dict(decoder or dict(type='ConcatDecoder'))
+        decoder.setdefault('in_channels', self.in_channels)
+        self.decoder = MODELS.build(decoder)
+        dec_ch = self.decoder.out_channels
+        if predictor == 'conv':
+            self.fuse = nn.Sequential(
+                nn.Conv2d(dec_ch, channels, 3, padding=1, bias=False),
+                nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+            self.predictor = nn.Conv2d(channels, out_channels, 1)
+        elif predictor == 'mbconv':
+            self.fuse = nn.Identity()
+            self.predictor = MBConv(dec_ch, out_channels, expand=2,
+                                    out_bias=True)
+        else:
+            raise ValueError(f"{type(self).__name__} predictor={predictor!r}:"
+                             " use 'conv' or 'mbconv'")
+        if isinstance(loss, (list, tuple)):
+            self.loss_module = nn.ModuleList(MODELS.build(c) for c in loss)
+            names = [getattr(m, 'loss_name', f'loss_{i}')
+                     for i, m in enumerate(self.loss_module)]
+            if len(set(names)) != len(names):
+                raise ValueError(f'{type(self).__name__}: losses {names} '
+                                 'share a loss_name; give each a distinct '
+                                 'loss_name=... in its config')
+        else:
+            self.loss_module = MODELS.build(loss)
         self.label_key = label_key
         self.task = None  # set by MultiTaskModel
 
@@ -80,12 +112,7 @@ class BaseDenseHead(BaseModule):
             raise ValueError(f'{type(self).__name__} of task {self.task!r} '
                              f'expects {len(self.in_channels)} feature levels,'
                              f' got {len(feats)}')
-        size = feats[0].shape[-2:]
-        maps = [feats[0]] + [
-            F.interpolate(x, size=size, mode='bilinear', align_corners=False)
-            for x in feats[1:]
-        ]
-        return self.predictor(self.fuse(torch.cat(maps, dim=1)))
+        return self.predictor(self.fuse(self.decoder(list(feats))))
 
     def forward_train(self, feats, data_samples):
         """Raw outputs at the padded input size, with labelled indices."""
@@ -99,26 +126,44 @@ class BaseDenseHead(BaseModule):
         """What the loss compares with the target (e.g. activated depth)."""
         return out
 
+    def loss_extras(self, data_samples, indices, out: Tensor) -> dict:
+        """Extra keyword arguments of the loss modules (e.g. a ``valid``
+        mask); none by default."""
+        return {}
+
+    def _losses(self, pred, target, per_sample=False,
+                **extra) -> Dict[str, Tensor]:
+        if isinstance(self.loss_module, nn.ModuleList):
+            return {
+                getattr(m, 'loss_name', f'loss_{i}'): m(
+                    pred, target, per_sample=per_sample, **extra)
+                for i, m in enumerate(self.loss_module)
+            }
+        return {self.loss_name: self.loss_module(
+            pred, target, per_sample=per_sample, **extra)}
+
     def loss(self, feats, data_samples) -> Dict[str, Tensor]:
         """``{loss_name: scalar}`` over labelled samples; ``{}`` if none."""
         out, idx = self.forward_train(feats, data_samples)
         if not idx:
             return {}
-        target = stack_field(data_samples, self.gt_field, idx)
-        pred = self.loss_inputs(out[idx])
-        return {self.loss_name: self.loss_module(pred, self.target(target))}
+        target = self.target(stack_field(data_samples, self.gt_field, idx))
+        return self._losses(self.loss_inputs(out[idx]), target,
+                            **self.loss_extras(data_samples, idx, out))
 
     def loss_by_sample(self, feats, data_samples):
-        """Per-sample losses [B] and the labelled mask [B] (for SLGrad)."""
+        """Per-sample losses [B] (components summed) and the labelled mask
+        [B] (for SLGrad)."""
         out, idx = self.forward_train(feats, data_samples)
         losses = out.new_zeros(len(data_samples))
         mask = torch.zeros(len(data_samples), dtype=torch.bool,
                            device=out.device)
         if idx:
-            target = stack_field(data_samples, self.gt_field, idx)
-            per = self.loss_module(
-                self.loss_inputs(out[idx]), self.target(target),
-                per_sample=True)
+            target = self.target(stack_field(data_samples, self.gt_field,
+                                             idx))
+            per = sum(self._losses(
+                self.loss_inputs(out[idx]), target, per_sample=True,
+                **self.loss_extras(data_samples, idx, out)).values())
             losses = losses.index_put((torch.tensor(idx, device=out.device),),
                                       per)
             mask[idx] = True

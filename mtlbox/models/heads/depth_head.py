@@ -8,8 +8,11 @@ from .base_dense_head import BaseDenseHead
 @MODELS.register_module()
 class DepthHead(BaseDenseHead):
     """Predicts metric depth ``softplus(x) + min_depth`` per pixel (always
-    positive); trained with masked L1 on valid pixels (ground truth > 0);
-    fills ``pred_depth`` [1, H, W] in metres."""
+    positive) [B, 1, H, W]; trained with masked L1 on valid pixels
+    (``DepthL1Loss``: ground truth in ``(invalid_value, max_depth]``);
+    add the scale-invariant log loss with
+    ``loss=[dict(type='DepthL1Loss'), dict(type='SILogLoss')]``.
+    Fills ``pred_depth`` [1, H, W] in metres."""
 
     gt_field = 'gt_depth'
     pred_field = 'pred_depth'

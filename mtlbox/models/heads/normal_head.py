@@ -8,7 +8,8 @@ from .base_dense_head import BaseDenseHead
 @MODELS.register_module()
 class NormalHead(BaseDenseHead):
     """Predicts camera-frame unit normals [3, H, W] (L2-normalised raw
-    output); trained with ``1 - cos`` on valid pixels (non-zero ground
+    output); trained with ``1 - cos`` (``NormalCosineLoss``) or L1 between
+    unit vectors (``NormalL1Loss``) on valid pixels (non-zero ground
     truth); fills ``pred_normal``."""
 
     gt_field = 'gt_normal'

@@ -5,11 +5,18 @@ from .base_dense_head import BaseDenseHead
 
 @MODELS.register_module()
 class SegHead(BaseDenseHead):
-    """Per-pixel class logits; trained with cross entropy (ignore 255);
-    predicts ``pred_sem_seg`` [1, H, W] = argmax over classes.
+    """Per-pixel class logits [B, C, H, W]; trained with cross entropy
+    (ignore 255, optional ``label_smoothing`` in the loss config); predicts
+    ``pred_sem_seg`` [1, H, W] = argmax over classes.
+
+    Config (DeepLab ASPP head)::
+
+        seg=dict(type='SegHead', in_channels=[2048], num_classes=21,
+                 channels=256, decoder=dict(type='ASPPDecoder'))
 
     Args:
         num_classes: number of classes (logit channels).
+        (others as :class:`BaseDenseHead`).
     """
 
     gt_field = 'gt_sem_seg'

@@ -7,18 +7,24 @@ from .utils import check_shapes, masked_mean
 
 @MODELS.register_module()
 class DepthL1Loss(nn.Module):
-    """``|d_pred - d_gt|`` averaged over valid pixels (``d_gt > invalid``).
+    """``|d_pred - d_gt|`` averaged over valid pixels
+    (``invalid_value < d_gt <= max_depth``).
 
     Shapes: pred, target [B, 1, H, W] metres -> scalar or [B].
     """
 
-    def __init__(self, invalid_value: float = 0.0, loss_weight: float = 1.0):
+    loss_name = 'loss_l1'
+
+    def __init__(self, invalid_value: float = 0.0, loss_weight: float = 1.0,
+                 max_depth: float = float('inf')):
         super().__init__()
         self.invalid_value = invalid_value
         self.loss_weight = loss_weight
+        self.max_depth = max_depth
 
     def forward(self, pred: Tensor, target: Tensor, per_sample=False):
         check_shapes(pred, target, 'DepthL1Loss')
-        valid = target[:, 0] > self.invalid_value
+        valid = (target[:, 0] > self.invalid_value) & (
+            target[:, 0] <= self.max_depth)
         loss = (pred[:, 0] - target[:, 0]).abs()
         return self.loss_weight * masked_mean(loss, valid, per_sample)

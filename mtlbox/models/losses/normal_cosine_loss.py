@@ -14,6 +14,8 @@ class NormalCosineLoss(nn.Module):
     prediction is L2-normalised first. Shapes: [B, 3, H, W] -> scalar or [B].
     """
 
+    loss_name = 'loss_cos'
+
     def __init__(self, loss_weight: float = 1.0):
         super().__init__()
         self.loss_weight = loss_weight
@@ -23,3 +25,4 @@ class NormalCosineLoss(nn.Module):
         valid = target.abs().sum(dim=1) > 0
         cos = (F.normalize(pred, dim=1) * target).sum(dim=1)
         return self.loss_weight * masked_mean(1 - cos, valid, per_sample)
+

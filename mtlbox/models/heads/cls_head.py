@@ -1,0 +1,118 @@
+"""Image classification head."""
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmengine.structures import LabelData
+from torch import Tensor, nn
+
+from mtlbox.registry import MODELS
+from .base_dense_head import select_labeled
+
+
+@MODELS.register_module()
+class ClsHead(BaseModule):
+    """Global average pooling of level ``in_index`` -> dropout -> linear to
+    ``num_classes`` logits [B, C].
+
+    Single-label (default): cross entropy against ``gt_label.label`` [1];
+    fills ``pred_label`` with ``label`` [1] (argmax) and ``score`` [C]
+    (softmax). ``multi_label=True``: ``gt_label.label`` lists the positive
+    classes, the loss is BCE over the multi-hot target, ``score`` is the
+    sigmoid and ``label`` the classes with ``score > thr``.
+
+    Args:
+        in_channels: channels of each level (or one int).
+        num_classes: classes.
+        in_index: which level to pool (default the last, coarsest).
+        loss: loss config (default ``CrossEntropyLoss``; ignored with
+            ``multi_label``).
+    """
+
+    def __init__(self, in_channels: Union[int, Sequence[int]],
+                 num_classes: int, in_index: int = -1, dropout: float = 0.0,
+                 multi_label: bool = False, thr: float = 0.5,
+                 loss: dict = dict(type='CrossEntropyLoss', ignore_index=-100),
+                 label_key: Optional[str] = None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        in_channels = ([in_channels] if isinstance(in_channels, int) else
+                       list(in_channels))
+        self.in_channels, self.in_index = in_channels, in_index
+        self.num_classes = num_classes
+        self.multi_label, self.thr = multi_label, thr
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(in_channels[in_index], num_classes)
+        self.loss_module = MODELS.build(loss)
+        self.label_key = label_key
+        self.task = None
+
+    @property
+    def key(self) -> str:
+        return self.label_key or self.task
+
+    def forward(self, feats) -> Tensor:
+        if len(feats) != len(self.in_channels):
+            raise ValueError(f'ClsHead of task {self.task!r} expects '
+                             f'{len(self.in_channels)} feature levels, got '
+                             f'{len(feats)}')
+        x = F.adaptive_avg_pool2d(feats[self.in_index], 1).flatten(1)
+        return self.fc(self.dropout(x))
+
+    def _targets(self, data_samples, idx, device):
+        labels = [data_samples[i].gt_label.label.reshape(-1).to(device)
+                  for i in idx]
+        if self.multi_label:
+            target = torch.zeros(len(idx), self.num_classes, device=device)
+            for k, lab in enumerate(labels):
+                target[k, lab.long()] = 1.0
+            return target
+        bad = [lab.tolist() for lab in labels if lab.numel() != 1]
+        if bad:
+            raise ValueError(f'ClsHead task {self.task!r}: single-label '
+                             f'gt_label must hold one class, got {bad}; set '
+                             'multi_label=True for several')
+        return torch.cat(labels).long()
+
+    def _per_sample(self, logits, target):
+        if self.multi_label:
+            return F.binary_cross_entropy_with_logits(
+                logits, target, reduction='none').mean(1)
+        return self.loss_module(logits, target, per_sample=True)
+
+    def loss(self, feats, data_samples) -> Dict[str, Tensor]:
+        idx = select_labeled(data_samples, self.key)
+        if not idx:
+            return {}
+        logits = self(feats)[idx]
+        target = self._targets(data_samples, idx, logits.device)
+        if self.multi_label:
+            return dict(loss_bce=F.binary_cross_entropy_with_logits(
+                logits, target))
+        return dict(loss_ce=self.loss_module(logits, target))
+
+    def loss_by_sample(self, feats, data_samples):
+        logits = self(feats)
+        losses = logits.new_zeros(len(data_samples))
+        mask = torch.zeros(len(data_samples), dtype=torch.bool,
+                           device=logits.device)
+        idx = select_labeled(data_samples, self.key)
+        if idx:
+            target = self._targets(data_samples, idx, logits.device)
+            losses = losses.index_put(
+                (torch.tensor(idx, device=logits.device),),
+                self._per_sample(logits[idx], target))
+            mask[idx] = True
+        return losses, mask
+
+    @torch.no_grad()
+    def predict(self, feats, data_samples) -> None:
+        logits = self(feats)
+        for i, sample in enumerate(data_samples):
+            if self.multi_label:
+                score = logits[i].sigmoid()
+                label = torch.nonzero(score > self.thr).reshape(-1)
+            else:
+                score = logits[i].softmax(0)
+                label = score.argmax().reshape(1)
+            sample.pred_label = LabelData(label=label, score=score)

@@ -1,0 +1,119 @@
+"""Panels: colour maps by hand; tools/test.py --show-dir end to end; the
+MTLEvaluator inside a Runner test loop."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from mtlbox.visualization import (colorize_labels, colorize_normals,
+                                  colorize_scalar)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+CONFIG = '''
+default_scope = 'mtlbox'
+model = dict(
+    type='MultiTaskModel',
+    backbone=dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)),
+    neck=dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=16),
+    heads=dict(
+        det=dict(type='ATSSDetHead', num_classes=4, in_channels=16,
+                 feat_channels=16, in_indices=(1, 2, 3), strides=(8, 16, 32),
+                 anchor_sizes=(12, 24, 48)),
+        seg=dict(type='SegHead', in_channels=[16] * 4, num_classes=6,
+                 channels=8),
+        depth=dict(type='DepthHead', in_channels=[16] * 4, channels=8),
+        normal=dict(type='NormalHead', in_channels=[16] * 4, channels=8),
+        enhance=dict(type='EnhanceHead', in_channels=[16] * 4, channels=8)))
+test_dataloader = dict(
+    batch_size=2, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='SynthScenes', num_samples=3, img_size=(48, 64), seed=1,
+                 tasks=('det', 'seg', 'depth', 'normal', 'enhance'),
+                 underwater=True, pipeline=[dict(type='PackMTLInputs')],
+                 test_mode=True))
+test_evaluator = [dict(type='VOCMetric'), dict(type='SegMetric'),
+                  dict(type='DepthMetric'), dict(type='NormalMetric'),
+                  dict(type='EnhanceMetric')]
+test_cfg = dict(type='TestLoop')
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+log_level = 'WARNING'
+'''
+
+
+def test_colour_maps_by_hand():
+    seg = colorize_labels(np.array([[0, 1, 255]]), [(10, 20, 30),
+                                                    (40, 50, 60)])
+    assert seg.tolist() == [[[10, 20, 30], [40, 50, 60], [0, 0, 0]]]
+    n = np.zeros((3, 1, 2))
+    n[:, 0, 0] = (0, 0, -1)  # facing the camera -> (127.5, 127.5, 0)
+    img = colorize_normals(n)
+    assert img[0, 0].tolist() == [128, 128, 0] and img[0, 1].tolist() == [
+        0, 0, 0]
+    depth = colorize_scalar(np.array([[1.0, 3.0, 0.0]]), (1.0, 3.0),
+                            invalid=np.array([[False, False, True]]))
+    assert depth[0, 2].tolist() == [0, 0, 0]
+    assert depth[0, 0].tolist() != depth[0, 1].tolist()
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    import mtlbox
+    from mmengine.config import Config
+
+    from mtlbox.registry import MODELS
+    mtlbox.register_all_modules()
+    root = tmp_path_factory.mktemp('show')
+    (root / 'cfg.py').write_text(CONFIG)
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(root / 'cfg.py')).model)
+    torch.save({'state_dict': model.state_dict(), 'meta': {}},
+               root / 'ckpt.pth')
+    return root
+
+
+def test_show_dir_writes_panels(checkpoint):
+    root = checkpoint
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'),
+           str(root / 'cfg.py'), str(root / 'ckpt.pth'), '--work-dir',
+           str(root / 'wd'), '--show-dir', str(root / 'show'), '--out',
+           str(root / 'metrics.json')]
+    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    names = sorted(p.name for p in (root / 'show').iterdir())
+    assert names == ['1_0.png', '1_1.png', '1_2.png']
+    panel = cv2.imread(str(root / 'show' / '1_0.png'))
+    # 6 tiles (input, boxes, seg, depth, normal, enhance) of 48x64 enlarged
+    # to 192x256, two rows, plus the title bar and the side labels
+    assert panel.shape == (2 * 192 + 18, 36 + 6 * 256, 3)
+    metrics = json.loads((root / 'metrics.json').read_text())
+    for key in ('det/mAP', 'seg/mIoU', 'depth/silog', 'normal/rmse',
+                'enhance/psnr', 'enhance/uiqm'):
+        assert key in metrics
+
+
+def test_mtl_evaluator_in_a_runner(checkpoint, tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(str(checkpoint / 'cfg.py'))
+    cfg.test_evaluator = dict(
+        type='MTLEvaluator', metrics=cfg.test_evaluator,
+        baselines={'seg/mIoU': 0.5, 'depth/abs_err': 1.0,
+                   'enhance/psnr': 20.0})
+    cfg.work_dir = str(tmp_path)
+    cfg.load_from = str(checkpoint / 'ckpt.pth')
+    metrics = Runner.from_cfg(cfg).test()
+    rel = [(metrics['seg/mIoU'] - 0.5) / 0.5,
+           -(metrics['depth/abs_err'] - 1.0) / 1.0,
+           (metrics['enhance/psnr'] - 20.0) / 20.0]
+    assert metrics['mtl/delta_m'] == pytest.approx(100 * sum(rel) / 3)
+    assert metrics['mtl/amtl_score'] == pytest.approx(
+        (metrics['seg/mIoU'] / metrics['depth/abs_err']
+         * metrics['enhance/psnr'])**(1 / 3))

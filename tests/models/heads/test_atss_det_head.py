@@ -1,0 +1,140 @@
+"""ATSSDetHead: prior bias, post-processing, rescaling, loss masking."""
+import math
+
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from mtlbox.models.heads import ATSSDetHead, postprocess_detections
+from mtlbox.models.heads.atss_det_head import rescale_boxes
+from mtlbox.structures import MTLDataSample
+
+
+def make_sample(boxes, labels, tasks=('det',), shape=(64, 64), ignore=None):
+    s = MTLDataSample(metainfo=dict(
+        labeled_tasks=list(tasks), img_shape=shape, ori_shape=shape,
+        batch_input_shape=shape, scale_factor=(1.0, 1.0)))
+    if 'det' in tasks:
+        inst = InstanceData()
+        inst.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+        inst.labels = torch.tensor(labels, dtype=torch.long)
+        inst.ignore_flags = (torch.zeros(len(labels), dtype=torch.bool)
+                             if ignore is None else torch.tensor(ignore))
+        s.gt_instances = inst
+    return s
+
+
+def make_head(**kw):
+    kw.setdefault('num_classes', 3)
+    kw.setdefault('in_channels', 8)
+    head = ATSSDetHead(feat_channels=8, strides=(8, 16), anchor_sizes=(16, 32),
+                       topk=9, **kw)
+    head.task = 'det'
+    return head
+
+
+def feats(batch=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, 8, 8, 8, generator=g),
+            torch.randn(batch, 8, 4, 4, generator=g)]
+
+
+def test_prior_bias_gives_one_percent():
+    head = make_head()
+    cls, reg = head(feats())
+    assert cls[0].shape == (2, 3 * 3, 8, 8) and reg[1].shape == (2, 12, 4, 4)
+    bias = head.cls_branches[0][-1].bias
+    assert torch.allclose(bias, torch.full_like(bias, -math.log(99)))
+
+
+def test_postprocess_by_hand():
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 0., 11., 10.],
+                          [50., 50., 60., 60.], [0., 0., 10., 10.]])
+    scores = torch.tensor([[0.9, 0.0], [0.8, 0.7], [0.005, 0.3],
+                           [0.0, 0.6]])
+    # > 0.01: (0,c0) .9, (1,c0) .8, (1,c1) .7, (2,c1) .3, (3,c1) .6.
+    # NMS 0.5 per class: c0: box1 overlaps box0 (IoU 90/110) -> dropped;
+    # c1: box1 (.7) kept, box3 (.6) overlaps it (IoU 0.818) -> dropped,
+    # box2 (.3) kept. -> .9 c0, .7 c1, .3 c1
+    b, s, l = postprocess_detections(scores, boxes, 0.01, 100, 0.5, 10, 10)
+    assert torch.allclose(s, torch.tensor([0.9, 0.7, 0.3]))
+    assert l.tolist() == [0, 1, 1]
+    assert torch.equal(b, boxes[[0, 1, 2]])
+    # max one per class, then at most 1 per image
+    b, s, l = postprocess_detections(scores, boxes, 0.01, 100, 0.5, 1, 10)
+    assert l.tolist() == [0, 1]
+    b, s, l = postprocess_detections(scores, boxes, 0.01, 100, 0.5, 10, 1)
+    assert s.tolist() == [pytest.approx(0.9)]
+    # top-k before NMS keeps only the 2 best pairs
+    b, s, l = postprocess_detections(scores, boxes, 0.01, 2, 0.5, 10, 10)
+    assert l.tolist() == [0]
+
+
+def test_rescale_to_original_image():
+    boxes = torch.tensor([[-4., 10., 40., 70.]])
+    meta = dict(scale_factor=(2.0, 4.0), ori_shape=(15, 100))
+    out = rescale_boxes(boxes, (60, 200), meta)
+    # clip to img 60x200 -> [0,10,40,60]; / (2,4) -> [0,2.5,20,15]
+    assert torch.allclose(out, torch.tensor([[0., 2.5, 20., 15.]]))
+
+
+def test_predict_fills_instances_in_original_pixels():
+    head = make_head().eval()
+    samples = [make_sample([], [], tasks=()), make_sample([], [], tasks=())]
+    for s in samples:
+        s.set_metainfo(dict(scale_factor=(0.5, 0.5), ori_shape=(128, 128)))
+    head.predict(feats(), samples)
+    for s in samples:
+        p = s.pred_instances
+        assert p.bboxes.shape[1] == 4 and len(p.scores) == len(p.labels)
+        assert len(p.scores) <= 200
+        assert p.bboxes.max() <= 128 and p.bboxes.max() > 64  # rescaled
+
+
+def test_loss_only_over_labelled_samples():
+    head = make_head().eval()  # eval: BN statistics do not mix samples
+    a = make_sample([[4, 4, 30, 40]], [1])
+    b_unlab = make_sample([], [], tasks=('seg',))
+    f = feats()
+    both = head.loss(f, [a, b_unlab])
+    alone = head.loss([x[:1] for x in f], [a])
+    assert set(both) == {'loss_cls', 'loss_bbox'}
+    for k in both:
+        assert torch.allclose(both[k], alone[k])
+    assert head.loss(f, [make_sample([], [], ('seg',))] * 2) == {}
+    # a labelled image without boxes: only negatives, finite, zero box loss
+    empty = head.loss(f, [make_sample([], []), make_sample([], [])])
+    assert torch.isfinite(empty['loss_cls']) and empty['loss_bbox'] == 0
+    empty['loss_bbox'].backward()  # stays in the graph
+
+
+def test_ignored_boxes_drop_out_of_loss():
+    head = make_head().eval()
+    f = [x[:1] for x in feats()]
+    plain = head.loss(f, [make_sample([[4, 4, 30, 40]], [1])])
+    with_difficult = head.loss(f, [make_sample(
+        [[4, 4, 30, 40], [36, 36, 60, 60]], [1, 2], ignore=[False, True])])
+    # the difficult box adds no positive, its anchors are not negatives
+    assert torch.allclose(plain['loss_bbox'], with_difficult['loss_bbox'])
+    assert with_difficult['loss_cls'] < plain['loss_cls']
+
+
+def test_wrong_levels_error_names_fix():
+    head = make_head()
+    with pytest.raises(ValueError, match='in_indices'):
+        head(feats()[:1])
+    head = make_head(in_indices=(1, 2))
+    cls, _ = head([torch.zeros(1, 8, 16, 16)] + feats(1))
+    assert cls[0].shape[-1] == 8
+
+
+def test_loss_by_sample_matches_single_image_loss():
+    head = make_head().eval()
+    f = feats()
+    a = make_sample([[4, 4, 30, 40]], [1])
+    b = make_sample([], [], tasks=('seg',))
+    losses, mask = head.loss_by_sample(f, [a, b])
+    assert mask.tolist() == [True, False] and losses[1] == 0
+    alone = head.loss([x[:1] for x in f], [a])
+    assert torch.allclose(losses[0], alone['loss_cls'] + alone['loss_bbox'])
+    losses.sum().backward()
