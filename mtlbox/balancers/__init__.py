@@ -1,6 +1,7 @@
 from .base import BaseBalancer, as_loss_vector
+from .compose import Compose
 from .gradient import *  # noqa: F401,F403
 from .sample import *  # noqa: F401,F403
 from .weighting import *  # noqa: F401,F403
 
-__all__ = ['BaseBalancer', 'as_loss_vector']
+__all__ = ['BaseBalancer', 'Compose', 'as_loss_vector']

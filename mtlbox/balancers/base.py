@@ -40,6 +40,15 @@ class BaseBalancer(nn.Module):
             raise ValueError(f'duplicate task names in {list(tasks)}')
         self.tasks = list(tasks)
         self.task_weights: Dict[str, float] = {t: 1.0 for t in self.tasks}
+        # set by the gradient engine before each aggregate(): the tasks whose
+        # rows G holds, and read back after it (see task_grads.py)
+        self.step_tasks: Optional[List[str]] = None
+        #: ``[T]`` factors for the task-specific gradients of the present
+        #: tasks (None = unweighted); set by aggregate() of methods whose
+        #: loss weights also scale the heads (GradNorm, IMTL, Compose ...)
+        self.specific_weights: Optional[Tensor] = None
+        self._parameter_loss: Optional[Tensor] = None
+        self._lazy_buffers = set()
 
     @property
     def num_tasks(self) -> int:
@@ -56,6 +65,70 @@ class BaseBalancer(nn.Module):
     def index(self, tasks: List[str]) -> Tensor:
         """Positions of ``tasks`` in :attr:`tasks`, to index per-task state."""
         return torch.tensor([self.tasks.index(t) for t in tasks])
+
+    def rows(self, num_rows: int) -> List[str]:
+        """Task names of the ``num_rows`` rows of G in :meth:`aggregate`.
+
+        The engine sets :attr:`step_tasks` before calling ``aggregate``; a
+        direct call with all tasks (tests, scripts) needs nothing.
+        """
+        tasks = self.step_tasks
+        if tasks is None and num_rows == self.num_tasks:
+            return list(self.tasks)
+        if tasks is None or len(tasks) != num_rows:
+            raise ValueError(
+                f'{type(self).__name__}.aggregate got {num_rows} gradient rows'
+                f' but step_tasks={tasks} (tasks {self.tasks}); set '
+                'balancer.step_tasks to the present tasks before aggregate()')
+        return list(tasks)
+
+    def pop_parameter_loss(self) -> Optional[Tensor]:
+        """A scalar whose gradient trains the balancer's own parameters
+        (GradNorm's L_grad, IMTL-L's scaled losses ...), produced by the
+        last ``aggregate``; the engine back-propagates it with the same
+        accumulation/AMP factor as the task losses."""
+        loss, self._parameter_loss = self._parameter_loss, None
+        return loss
+
+    # ------------------------------------------------------ state helpers
+    def register_rng(self, seed: int) -> None:
+        """Keep a CPU random generator's state in the buffer ``rng_state``
+        so a checkpoint resumes the random stream exactly."""
+        self.register_buffer('rng_state',
+                             torch.Generator().manual_seed(seed).get_state())
+
+    def generator(self) -> torch.Generator:
+        """A generator at the stored state; call :meth:`save_rng` after use."""
+        gen = torch.Generator()
+        gen.set_state(self.rng_state.cpu())
+        return gen
+
+    def save_rng(self, gen: torch.Generator) -> None:
+        self.rng_state = gen.get_state()
+
+    def register_lazy_buffer(self, name: str) -> None:
+        """A buffer whose shape is known only at the first step (e.g. an EMA
+        of G [T, P]); loading a checkpoint gives it the saved shape."""
+        self.register_buffer(name, torch.zeros(0))
+        self._lazy_buffers.add(name)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name in self._lazy_buffers:
+            saved = state_dict.get(prefix + name)
+            if saved is not None:
+                setattr(self, name, torch.empty_like(
+                    saved, device=getattr(self, name).device))
+        if 'rng_state' in self._buffers and prefix + 'rng_state' in state_dict:
+            self.rng_state = state_dict[prefix + 'rng_state'].clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _apply(self, fn, *args, **kwargs):
+        # the generator state is a CPU byte tensor: keep it off the GPU
+        rng = self._buffers.pop('rng_state', None)
+        out = super()._apply(fn, *args, **kwargs)
+        if rng is not None:
+            self._buffers['rng_state'] = rng
+        return out
 
     def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
         """Loss-level balancers: ``{task: scalar}`` -> total scalar loss."""

@@ -16,6 +16,7 @@ One training step of a ``needs='grads'`` balancer:
 
 Everything stays on the training device.
 """
+import time
 from typing import Dict, List, Sequence, Tuple
 
 import torch
@@ -30,11 +31,82 @@ def _flat(grads: Sequence, params: Sequence[Tensor]) -> Tensor:
     ])
 
 
+#: engine choice per model, keyed by the first shared tensor's identity
+_CHOICE: Dict[tuple, str] = {}
+#: what the last auto choice measured (seconds), for the benchmark script
+LAST_TIMINGS: Dict[str, float] = {}
+#: the measured times per model key
+TIMINGS: Dict[tuple, Dict[str, float]] = {}
+_MEASURED: Dict[tuple, list] = {}
+_MEASURE_STEPS = 2
+
+
+def _choice_key(shared: List[Tensor]) -> tuple:
+    if not shared:
+        return (0, 0)
+    first = shared[0]
+    # parameters persist across steps; feature maps are new tensors each
+    # step, so they are keyed by shape
+    ident = id(first) if isinstance(first, nn.Parameter) else tuple(
+        first.shape)
+    return (ident, len(shared))
+
+
+def _sequential(losses, tasks, shared, owns, loss_scale, retain_last):
+    rows, specific_grads = [], {}
+    for i, task in enumerate(tasks):
+        inputs = list(shared) + owns[task]
+        grads = torch.autograd.grad(
+            losses[task] * loss_scale,
+            inputs,
+            retain_graph=retain_last or i < len(tasks) - 1,
+            allow_unused=True)
+        rows.append(_flat(grads[:len(shared)], shared))
+        specific_grads[task] = list(zip(owns[task], grads[len(shared):]))
+    return torch.stack(rows), specific_grads
+
+
+def _batched(losses, tasks, shared, owns, loss_scale, retain_last):
+    """One vmapped backward pass: ``grad_outputs`` = the T x T identity."""
+    outputs = torch.stack([losses[t].reshape(()) for t in tasks]) * loss_scale
+    own_all = [p for t in tasks for p in owns[t]]
+    eye = torch.eye(len(tasks), device=outputs.device, dtype=outputs.dtype)
+    grads = torch.autograd.grad(
+        outputs, list(shared) + own_all, grad_outputs=eye,
+        retain_graph=retain_last, allow_unused=True, is_grads_batched=True)
+    G = torch.cat([
+        (g if g is not None else
+         torch.zeros((len(tasks),) + p.shape, device=p.device,
+                     dtype=p.dtype)).reshape(len(tasks), -1)
+        for g, p in zip(grads[:len(shared)], shared)
+    ], dim=1) if shared else outputs.new_zeros(len(tasks), 0)
+    specific_grads, offset = {}, len(shared)
+    for i, task in enumerate(tasks):
+        pairs = []
+        for p in owns[task]:
+            g = grads[offset]
+            pairs.append((p, None if g is None else g[i]))
+            offset += 1
+        specific_grads[task] = pairs
+    return G, specific_grads
+
+
+def _timed(fn, device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    out = fn()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return out, time.perf_counter() - start
+
+
 def task_gradient_matrix(
         losses: Dict[str, Tensor], shared: List[Tensor],
         specific: Dict[str, List[Tensor]],
         loss_scale: float = 1.0,
-        all_reduce: bool = True) -> Tuple[Tensor, Dict[str, List]]:
+        all_reduce: bool = True,
+        mode: str = 'auto') -> Tuple[Tensor, Dict[str, List]]:
     """Per-task gradients of ``shared`` tensors, plus task-specific grads.
 
     Args:
@@ -45,30 +117,74 @@ def task_gradient_matrix(
         loss_scale: multiply each loss before differentiation (AMP scale);
             the returned G is divided back so it is the true gradient.
         all_reduce: average G over DDP ranks (parameter gradients only).
+        mode: ``'sequential'`` (one ``autograd.grad`` per task),
+            ``'batched'`` (one vmapped vector-Jacobian product,
+            ``is_grads_batched=True``) or ``'auto'``: the first two calls for
+            a model run both (the first pays one-time set-up costs), keep
+            the faster and use it from then on; a model whose backward
+            cannot be vmapped (batched raises) falls back to sequential.
 
     Returns:
-        G [T, P] (unscaled) and ``{task: [grad or None per specific param]}``
-        (still scaled by ``loss_scale``, as the OptimWrapper expects).
+        G [T, P] (unscaled) and ``{task: [(param, grad or None)]}``
+        (grads still scaled by ``loss_scale``, as the OptimWrapper expects).
     """
+    if mode not in ('auto', 'sequential', 'batched'):
+        raise ValueError(f'task_gradient_matrix mode={mode!r}: expected '
+                         "'auto', 'sequential' or 'batched'")
     tasks = list(losses)
-    rows, specific_grads = [], {}
-    for i, task in enumerate(tasks):
-        own = [p for p in specific.get(task, []) if p.requires_grad]
-        inputs = list(shared) + own
-        grads = torch.autograd.grad(
-            losses[task] * loss_scale,
-            inputs,
-            retain_graph=i < len(tasks) - 1,
-            allow_unused=True)
-        rows.append(_flat(grads[:len(shared)], shared))
-        specific_grads[task] = list(zip(own, grads[len(shared):]))
-    G = torch.stack(rows)
+    owns = {t: [p for p in specific.get(t, []) if p.requires_grad]
+            for t in tasks}
+    args = (losses, tasks, shared, owns, loss_scale)
+    if mode == 'auto':
+        key = _choice_key(shared)
+        mode = _CHOICE.get(key, 'measure')
+        if len(tasks) == 1:
+            mode = 'sequential'
+    if mode == 'measure':
+        device = losses[tasks[0]].device
+        (G, specific_grads), t_seq = _timed(
+            lambda: _sequential(*args, retain_last=True), device)
+        try:
+            _, t_bat = _timed(lambda: _batched(*args, retain_last=False),
+                              device)
+        except (RuntimeError, NotImplementedError) as err:
+            t_bat = float('inf')
+            LAST_TIMINGS['batched_error'] = str(err).splitlines()[0][:200]
+        # the first call pays one-time costs (vmap set-up, allocator
+        # growth), so both are measured on the first two steps and the
+        # faster of the best times wins
+        seen = _MEASURED.setdefault(key, [])
+        seen.append((t_seq, t_bat))
+        best_seq = min(t for t, _ in seen)
+        best_bat = min(t for _, t in seen)
+        if len(seen) >= _MEASURE_STEPS or best_bat == float('inf'):
+            _CHOICE[key] = 'batched' if best_bat < best_seq else 'sequential'
+        LAST_TIMINGS.update(sequential=best_seq, batched=best_bat)
+        TIMINGS[key] = dict(sequential=best_seq, batched=best_bat)
+    elif mode == 'batched':
+        G, specific_grads = _batched(*args, retain_last=False)
+    else:
+        G, specific_grads = _sequential(*args, retain_last=False)
+    if G.dtype in (torch.float16, torch.bfloat16):
+        # AMP feature maps: aggregate (Gram matrices, solvers) in float32
+        G = G.float()
     if loss_scale != 1.0:
         G = G / loss_scale
     if all_reduce and dist.is_available() and dist.is_initialized():
         dist.all_reduce(G)
         G /= dist.get_world_size()
     return G, specific_grads
+
+
+def engine_choice(shared: List[Tensor]) -> str:
+    """The mode ``'auto'`` settled on for these shared tensors (or
+    ``'unmeasured'``)."""
+    return _CHOICE.get(_choice_key(shared), 'unmeasured')
+
+
+def engine_timings(shared: List[Tensor]) -> Dict[str, float]:
+    """Best measured seconds of each mode for these shared tensors."""
+    return dict(TIMINGS.get(_choice_key(shared), {}))
 
 
 def write_flat_grad(params: List[Tensor], flat: Tensor) -> None:
@@ -110,16 +226,40 @@ def apply_balanced_step(model: nn.Module, balancer, losses: Dict[str, Tensor],
     amp = _amp_scale(optim_wrapper)
     G, specific_grads = task_gradient_matrix(
         losses, shared, specific_params, loss_scale=amp)
-    loss_vec = torch.stack([losses[t].detach().reshape(()) for t in losses])
-    combined = balancer.aggregate(G, loss_vec)
+    if hasattr(balancer, 'shared_numels'):  # GradNorm(norm_on=k)
+        balancer.shared_numels = [p.numel() for p in shared]
+    combined = _aggregate(balancer, G, losses, factor * amp)
     write_flat_grad(shared, combined * (factor * amp))
-    for pairs in specific_grads.values():
-        for p, g in pairs:
-            if g is not None:
-                g = g * factor
-                p.grad = g if p.grad is None else p.grad + g
+    _add_specific(balancer, specific_grads, factor)
     _finish_step(optim_wrapper)
     return combined
+
+
+def _aggregate(balancer, G: Tensor, losses: Dict[str, Tensor],
+               scale: float) -> Tensor:
+    """``balancer.aggregate`` with the present tasks announced, then the
+    balancer's own parameter loss (if any) back-propagated with ``scale``."""
+    loss_vec = torch.stack([losses[t].detach().reshape(()) for t in losses])
+    balancer.step_tasks = list(losses)
+    balancer.specific_weights = None
+    try:
+        combined = balancer.aggregate(G, loss_vec)
+    finally:
+        balancer.step_tasks = None
+    own_loss = balancer.pop_parameter_loss()
+    if own_loss is not None:
+        (own_loss * scale).backward()
+    return combined
+
+
+def _add_specific(balancer, specific_grads, factor: float) -> None:
+    weights = balancer.specific_weights
+    for i, pairs in enumerate(specific_grads.values()):
+        scale = factor if weights is None else weights[i] * factor
+        for p, g in pairs:
+            if g is not None:
+                g = g * scale
+                p.grad = g if p.grad is None else p.grad + g
 
 
 def apply_feature_step(balancer, losses: Dict[str, Tensor],
@@ -137,18 +277,14 @@ def apply_feature_step(balancer, losses: Dict[str, Tensor],
     G, specific_grads = task_gradient_matrix(
         losses, feature_leaves, specific_params, loss_scale=amp,
         all_reduce=False)  # features differ per rank; DDP syncs params
-    loss_vec = torch.stack([losses[t].detach().reshape(()) for t in losses])
-    combined = balancer.aggregate(G, loss_vec) * (factor * amp)
+    combined = _aggregate(balancer, G, losses, factor * amp) * (factor * amp)
     pieces, offset = [], 0
     for f in trunk_feats:
-        pieces.append(combined[offset:offset + f.numel()].view_as(f))
+        pieces.append(
+            combined[offset:offset + f.numel()].view_as(f).to(f.dtype))
         offset += f.numel()
     torch.autograd.backward(trunk_feats, pieces)
-    for pairs in specific_grads.values():
-        for p, g in pairs:
-            if g is not None:
-                g = g * factor
-                p.grad = g if p.grad is None else p.grad + g
+    _add_specific(balancer, specific_grads, factor)
     _finish_step(optim_wrapper)
     return combined
 

@@ -1,11 +1,97 @@
 """Training step of sample-level balancers (``needs='samples'``)."""
+from typing import Dict, List
+
+import torch
+from torch import Tensor
+
+from .slgrad import slgrad_weights
+
+
+def _per_sample_losses(model, inputs, data_samples, tasks):
+    """``{task: (losses [B], labelled mask [B])}`` with a live graph."""
+    feats = model.architecture(model.extract_feat(inputs), tasks)
+    out = {}
+    for task in tasks:
+        head = model.heads[task]
+        if not hasattr(head, 'loss_by_sample'):
+            raise TypeError(
+                f'SLGrad needs per-sample losses but the head of task '
+                f'{task!r} ({type(head).__name__}) has no loss_by_sample('
+                'feats, data_samples) -> (losses [B], mask [B])')
+        out[task] = head.loss_by_sample(feats[task], data_samples)
+    return out
+
+
+def main_task_gradient(model, batch, main_task: str,
+                       shared: List[Tensor]) -> List[Tensor]:
+    """Gradient of the main task's batch loss on a held-out ``batch`` with
+    respect to ``shared`` (detached; zeros where unused)."""
+    data = model.data_preprocessor(batch, True)
+    tasks = [main_task]
+    feats = model.architecture(model.extract_feat(data['inputs']), tasks)
+    losses = model.heads[main_task].loss(feats[main_task],
+                                         data['data_samples'])
+    if not losses:
+        raise RuntimeError(
+            f'SLGrad: the held-out batch has no sample labelled for the main '
+            f'task {main_task!r}; its dataset must carry that label')
+    loss = sum(v for k, v in losses.items() if 'loss' in k)
+    grads = torch.autograd.grad(loss, shared, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g.detach()
+            for g, p in zip(grads, shared)]
+
+
+def sample_scores(per_sample: Dict[str, tuple], shared: List[Tensor],
+                  direction: List[Tensor]) -> Tensor:
+    """``s[t, i] = <grad l_{t,i}, direction>`` for all t, i at once.
+
+    With ``L = [l_{t,i}]`` [T, B], ``s = J v`` (J = dL/dtheta); autograd
+    gives ``u(y) = J^T y`` for a dummy ``y`` (with a graph), and
+    ``s = d <u(y), v> / dy``: a Jacobian-vector product by double backward.
+    """
+    L = torch.stack([per_sample[t][0] for t in per_sample])
+    dummy = torch.zeros_like(L, requires_grad=True)
+    vjp = torch.autograd.grad((L * dummy).sum(), shared, create_graph=True,
+                              allow_unused=True)
+    inner = sum((g * v).sum() for g, v in zip(vjp, direction)
+                if g is not None)
+    if not torch.is_tensor(inner) or not inner.requires_grad:
+        return torch.zeros_like(L)
+    (scores, ) = torch.autograd.grad(inner, dummy, retain_graph=True)
+    return scores.detach()
 
 
 def apply_sample_step(model, balancer, data, task_losses, optim_wrapper):
     """Weigh per-sample, per-task losses and step ``optim_wrapper``.
 
     ``data`` is the preprocessed batch (``inputs``, ``data_samples``);
-    ``task_losses`` the batch-mean per-task losses already computed (their
-    graph is alive). Returns the total loss that was back-propagated.
+    ``task_losses`` the batch-mean per-task losses (only their keys are used:
+    the per-sample losses need their own forward through
+    ``head.loss_by_sample``). Steps:
+
+    1. ``v`` = gradient of the main task's loss on a held-out batch
+       (``balancer.next_val_batch()``) w.r.t. the shared parameters;
+    2. per-sample losses ``l_{t,i}`` [T, B] and labelled masks;
+    3. ``s = J v`` (:func:`sample_scores`), ``w`` = balancer weights
+       (:func:`slgrad_weights`);
+    4. ``optim_wrapper.update_params(sum w * l)`` (AMP, accumulation and
+       clipping as for any loss).
+
+    Returns the total loss that was back-propagated.
     """
-    raise NotImplementedError('sample-level balancing is not implemented yet')
+    tasks = list(task_losses)
+    shared = model.shared_parameters()
+    direction = main_task_gradient(model, balancer.next_val_batch(),
+                                   balancer.main_task, shared)
+    with optim_wrapper.optim_context(model):
+        per_sample = _per_sample_losses(model, data['inputs'],
+                                        data['data_samples'], tasks)
+    L = torch.stack([per_sample[t][0] for t in tasks])
+    mask = torch.stack([per_sample[t][1] for t in tasks])
+    scores = sample_scores(per_sample, shared, direction)
+    weights = slgrad_weights(scores, mask)
+    balancer.last_scores, balancer.last_weights = scores, weights
+    balancer._set_task_weights(tasks, weights.sum(1))
+    total = (weights * L).sum()
+    optim_wrapper.update_params(total)
+    return total.detach()

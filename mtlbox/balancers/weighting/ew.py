@@ -9,7 +9,8 @@ from ..base import BaseBalancer, as_loss_vector
 
 @BALANCERS.register_module()
 class EW(BaseBalancer):
-    """Equal weighting: ``L = sum_t L_t`` (the plain-sum baseline)."""
+    """Equal weighting: ``L = sum_t L_t`` over the present tasks (the
+    plain-sum baseline of every MTL paper). ``{task: scalar}`` -> scalar."""
 
     needs = 'losses'
 

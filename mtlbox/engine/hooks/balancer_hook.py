@@ -13,15 +13,88 @@ def get_balancer(runner):
 
 @HOOKS.register_module()
 class BalancerHook(Hook):
-    """Feeds validation metrics to ``balancer.after_val`` (DTP, AMTL),
-    calls ``balancer.after_train_epoch`` (DWA) and logs the task weights of
-    the last step at each epoch end.
+    """Connects the balancer to the Runner:
+
+    - ``after_val_epoch``: feeds the validation metrics to
+      ``balancer.after_val`` (DTP, AMTL);
+    - ``after_train_epoch``: calls ``balancer.after_train_epoch`` (DWA) and
+      logs the task weights of the last step;
+    - every ``interval`` iterations: writes the effective task weights to
+      the visualizer backends as ``balancer/<task>`` (the per-step weights
+      are also in the model's log variables ``<task>.weight``, which the
+      LoggerHook prints);
+    - ``before_train``: a sample-level balancer without a held-out stream
+      (SLGrad) gets the Runner's ``val_dataloader``; on resume, a balancer
+      driven by validation metrics (DTP, AMTL) gets the evaluation that
+      followed the resumed epoch's checkpoint replayed (mmengine saves the
+      epoch checkpoint *before* validating, so that update is not in it);
+      ``revalidate_on_resume=False`` turns this off.
 
     Priority ``'LOW'`` so it runs after the logger and checkpoint hooks have
     seen the metrics.
+
+    Args:
+        interval: iterations between weight logs to the visualizer (50).
     """
 
     priority = 'LOW'
+
+    def __init__(self, interval: int = 50, revalidate_on_resume: bool = True):
+        self.interval = int(interval)
+        self.revalidate_on_resume = revalidate_on_resume
+
+    def before_train(self, runner) -> None:
+        balancer = get_balancer(runner)
+        if balancer is None:
+            return
+        if self.revalidate_on_resume and self._missed_val(runner, balancer):
+            runner.logger.info('BalancerHook: replaying the validation of '
+                               f'epoch {runner.epoch} for '
+                               f'{type(balancer).__name__}.after_val')
+            runner.val_loop.run()
+        if not hasattr(balancer, 'set_val_batches'):
+            return
+        if not balancer.has_val_source():
+            loop = runner.val_loop
+            loader = None if loop is None else loop.dataloader
+            if loader is None:
+                raise RuntimeError(
+                    f'{type(balancer).__name__} needs held-out batches: give '
+                    'the balancer val_dataloader=dict(...) or the Runner a '
+                    'val_dataloader')
+            balancer.set_val_batches(loader)
+
+    @staticmethod
+    def _uses_val(balancer) -> bool:
+        from mtlbox.balancers import BaseBalancer
+        subs = [balancer] + list(balancer.modules())
+        return any(
+            isinstance(m, BaseBalancer)
+            and type(m).after_val is not BaseBalancer.after_val
+            and type(m).__name__ != 'Compose' for m in subs)
+
+    def _missed_val(self, runner, balancer) -> bool:
+        """Resumed at the end of an epoch whose validation ran after the
+        checkpoint was written."""
+        loop = getattr(runner, 'train_loop', None)
+        epoch = getattr(runner, 'epoch', 0)
+        if not getattr(runner, '_resume', False) or epoch <= 0 or \
+                getattr(runner, 'val_loop', None) is None or \
+                not self._uses_val(balancer):
+            return False
+        begin = getattr(loop, 'val_begin', 1)
+        interval = getattr(loop, 'val_interval', 1)
+        return epoch >= begin and epoch % interval == 0
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        balancer = get_balancer(runner)
+        if balancer is None or not self.every_n_train_iters(
+                runner, self.interval):
+            return
+        scalars = {f'balancer/{t}': float(w)
+                   for t, w in balancer.task_weights.items()}
+        runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
 
     def after_train_epoch(self, runner) -> None:
         balancer = get_balancer(runner)

@@ -31,6 +31,23 @@ class BaseArchitecture(nn.Module):
     def task_parameters(self, task: str) -> List[nn.Parameter]:
         return []
 
+    def init_weights(self):
+        """Run ``init_weights`` of the outermost descendants that have one.
+
+        mmengine's ``BaseModule.init_weights`` does not recurse into a plain
+        ``nn.Module`` such as this one; without this method a column's
+        ``init_cfg=dict(type='Pretrained', ...)`` would be silently ignored.
+        """
+
+        def visit(module):
+            for child in module.children():
+                if hasattr(child, 'init_weights'):
+                    child.init_weights()
+                else:
+                    visit(child)
+
+        visit(self)
+
     def shared_parameters(self) -> List[nn.Parameter]:
         specific = {id(p) for t in self.tasks for p in self.task_parameters(t)}
         return [p for p in self.parameters() if id(p) not in specific]

@@ -1,3 +1,15 @@
+from .base_backbone import StagedBackbone
+from .efficientnet_v2 import EfficientNetV2
+from .image_input import ImageInput
+from .mobilenet_v2 import MobileNetV2
+from .mobilenet_v3 import MobileNetV3
+from .pretrained import PretrainedWeightsError, load_pretrained
 from .resnet import ResNet
+from .squadnet import NoSquadNet, SquadNet
+from .torchvision_features import TorchvisionFeatures
 
-__all__ = ['ResNet']
+__all__ = [
+    'StagedBackbone', 'ImageInput', 'PretrainedWeightsError',
+    'load_pretrained', 'ResNet', 'SquadNet', 'NoSquadNet', 'EfficientNetV2',
+    'MobileNetV2', 'MobileNetV3', 'TorchvisionFeatures'
+]

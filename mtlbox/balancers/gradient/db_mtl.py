@@ -1,0 +1,77 @@
+"""DB-MTL: dual-balancing multi-task learning."""
+import torch
+from torch import Tensor
+
+from mtlbox.registry import BALANCERS
+from ..base import BaseBalancer
+
+
+def max_norm_balance(grads: Tensor) -> Tensor:
+    """``sum_t (max_s ||g_s|| / ||g_t||) g_t``: every row scaled to the
+    largest row norm, then summed. G [T, P] -> d [P]."""
+    norms = grads.norm(dim=1)
+    scale = norms.max() / norms.clamp_min(1e-12)
+    return (scale[:, None] * grads).sum(0)
+
+
+@BALANCERS.register_module()
+class DBMTL(BaseBalancer):
+    """DB-MTL (Lin et al., "Dual-Balancing for Multi-Task Learning", 2023).
+
+    Loss-scale balancing: task t contributes the gradient of ``log L_t``,
+    i.e. ``g_t / L_t``. Gradient-magnitude balancing: an EMA
+    ``h_t <- beta_k h_t + (1 - beta_k) g_t / L_t`` (``beta_k = beta /
+    k^beta_sigma``, k the step), then every ``h_t`` is scaled to the largest
+    norm: ``d = sum_t (max_s ||h_s|| / ||h_t||) h_t``.
+
+    State: the EMA [T, P] (buffer, sized at the first step) and a per-task
+    flag; a task's EMA starts at its first gradient (the reference starts
+    from zero, which only shrinks the first steps). Absent tasks keep their
+    EMA. G [T, P], losses [T] -> d [P]. Registered as ``DBMTL`` and
+    ``DB-MTL``.
+
+    Args:
+        beta: EMA factor (0.9). beta_sigma: its decay exponent (0).
+        eps: added to L_t in the division.
+    """
+
+    needs = 'grads'
+
+    def __init__(self, tasks, beta: float = 0.9, beta_sigma: float = 0.0,
+                 eps: float = 1e-8):
+        super().__init__(tasks)
+        self.beta, self.beta_sigma, self.eps = float(beta), \
+            float(beta_sigma), float(eps)
+        self.register_lazy_buffer('ema')
+        self.register_buffer('seen', torch.zeros(len(self.tasks),
+                                                 dtype=torch.bool))
+        self.register_buffer('step', torch.zeros((), dtype=torch.long))
+
+    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
+        tasks = self.rows(grads.shape[0])
+        idx = self.index(tasks).to(grads.device)
+        if self.ema.shape != (self.num_tasks, grads.shape[1]):
+            self.ema = grads.new_zeros(self.num_tasks, grads.shape[1])
+            self.seen.zero_()
+        self.step += 1
+        beta = self.beta / float(self.step)**self.beta_sigma
+        inv_loss = 1 / (losses.to(grads) + self.eps)
+        if len(tasks) == self.num_tasks and bool(self.seen.all()):
+            # every task present: update in place (two passes over G)
+            ema = self.ema
+            ema.mul_(beta).addcmul_(grads, inv_loss[:, None], value=1 - beta)
+        else:
+            log_grads = grads * inv_loss[:, None]
+            seen = self.seen[idx][:, None]
+            old = self.ema[idx]
+            self.ema[idx] = torch.where(
+                seen, beta * old + (1 - beta) * log_grads, log_grads)
+            self.seen[idx] = True
+            ema = self.ema[idx]
+        norms = ema.norm(dim=1)
+        scale = norms.max() / norms.clamp_min(1e-12)
+        self._set_task_weights(tasks, scale)
+        return scale @ ema
+
+
+BALANCERS.register_module(name='DB-MTL', module=DBMTL)

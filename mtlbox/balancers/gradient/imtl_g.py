@@ -1,0 +1,53 @@
+"""IMTL-G: impartial gradient weighting."""
+import torch
+from torch import Tensor
+
+from mtlbox.registry import BALANCERS
+from ..base import BaseBalancer
+
+
+def imtl_g_weights_from_gram(gram: Tensor) -> Tensor:
+    """IMTL-G weights from the Gram matrix M [T, T] -> a [T] (sum 1).
+
+    With ``n_t = ||g_t||`` and ``A_st = g_s . u_t = M_st / n_t``:
+    ``(D U^T)_st = A_00 - A_0t - A_s0 + A_st`` and
+    ``(U g_1)_t = A_00 - A_0t`` (s, t = 2..T), so G is never touched."""
+    num = gram.shape[0]
+    if num == 1:
+        return gram.new_ones(1)
+    M = gram.double()
+    A = M / M.diagonal().clamp_min(1e-30).sqrt()[None, :]
+    DU = A[0, 0] - A[0, 1:][None, :] - A[1:, :1] + A[1:, 1:]
+    Ug = A[0, 0] - A[0, 1:]
+    # a^T (D U^T) = g_1 U^T  <=>  (D U^T)^T a = U g_1
+    rest = torch.linalg.pinv(DU.T) @ Ug
+    return torch.cat([1 - rest.sum().reshape(1), rest]).to(gram.dtype)
+
+
+def imtl_g_weights(grads: Tensor) -> Tensor:
+    """Weights ``a`` [T] (sum 1) such that ``d = sum_t a_t g_t`` has equal
+    projections on every unit gradient ``u_t = g_t / ||g_t||``:
+    ``D = [g_1 - g_t]``, ``U = [u_1 - u_t]`` (t = 2..T),
+    ``a_{2..T} = g_1 U^T (D U^T)^{-1}``, ``a_1 = 1 - sum a_{2..T}``.
+    G [T, P] -> a [T]."""
+    return imtl_g_weights_from_gram(grads @ grads.T)
+
+
+@BALANCERS.register_module()
+class IMTLG(BaseBalancer):
+    """IMTL-G (Liu et al., "Towards Impartial Multi-task Learning", ICLR
+    2021): ``d = sum_t a_t g_t`` with ``a`` from :func:`imtl_g_weights`,
+    so ``d . u_t`` is the same for every task. G [T, P] -> d [P].
+    Registered as ``IMTLG`` and ``IMTL-G``.
+    """
+
+    needs = 'grads'
+
+    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
+        tasks = self.rows(grads.shape[0])
+        weights = imtl_g_weights_from_gram(grads @ grads.T)
+        self._set_task_weights(tasks, weights)
+        return weights @ grads
+
+
+BALANCERS.register_module(name='IMTL-G', module=IMTLG)

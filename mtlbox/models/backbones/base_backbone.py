@@ -1,0 +1,129 @@
+"""The staged-backbone interface shared by mtlbox's backbones.
+
+A *staged* backbone is a chain ``stem -> stage 0 -> stage 1 -> ...``: the
+output of one stage is the input of the next. ``forward`` returns the outputs
+of the stages in ``out_indices`` (finest first). Sharing architectures that
+need per-task copies of the trunk (Cross-stitch, NDDR-CNN) run the chain
+stage by stage through :meth:`StagedBackbone.stage_modules`.
+"""
+from typing import List, Sequence
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from .pretrained import load_pretrained
+
+
+class StagedBackbone(BaseModule):
+    """Base class: ``stem`` followed by ``num_stages`` stages.
+
+    Subclasses build their layers, then set ``stage_channels`` (channels of
+    the stem output and of each stage output, stem first) and call
+    :meth:`_setup`. They implement :meth:`stage_modules`.
+
+    Stages after the last index in ``out_indices`` are not built; their
+    keys in a pretrained file are ignored.
+
+    Attributes:
+        out_indices: stages returned by ``forward`` (0 = first stage after
+            the stem).
+        out_channels: channels of the returned maps.
+        stage_channels: ``[stem, stage 0, stage 1, ...]`` output channels.
+        frozen_stages: ``-1`` freezes nothing, ``0`` the stem, ``k`` the stem
+            and stages ``0..k-1``; frozen parts stay in eval mode.
+        norm_eval: keep every BatchNorm in eval mode while training.
+
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads a local state
+    dict (torchvision or an mmengine checkpoint; see
+    :func:`~mtlbox.models.backbones.pretrained.load_pretrained`).
+    """
+
+    #: keys of a full torchvision state dict that the backbone drops
+    #: (classifier, truncated tail); overridden by subclasses.
+    ignored_prefixes: Sequence[str] = ()
+
+    def _check_out_indices(self, out_indices, num_stages) -> tuple:
+        """Validate ``out_indices`` against the full stage count; returns
+        them as a tuple. Stages after the last one in ``out_indices`` are
+        not built (they would be parameters without gradient)."""
+        out_indices = tuple(out_indices)
+        if not out_indices or any(
+                not isinstance(i, int) or not 0 <= i < num_stages
+                for i in out_indices):
+            raise ValueError(
+                f'{type(self).__name__} out_indices={out_indices} must be a '
+                f'non-empty tuple of stage indices in 0..{num_stages - 1}')
+        if list(out_indices) != sorted(set(out_indices)):
+            raise ValueError(
+                f'{type(self).__name__} out_indices={out_indices} must be '
+                'increasing (finest first)')
+        return out_indices
+
+    def _setup(self, out_indices, frozen_stages, norm_eval):
+        """Call after building the (truncated) stages and setting
+        ``stage_channels``."""
+        num = len(self.stage_channels) - 1
+        out_indices = self._check_out_indices(out_indices, num)
+        if not -1 <= frozen_stages <= num:
+            raise ValueError(
+                f'{type(self).__name__} frozen_stages={frozen_stages} must '
+                f'be in -1..{num} (-1: none, 0: stem, k: stem + k stages)')
+        self.out_indices = out_indices
+        self.out_channels = [self.stage_channels[i + 1] for i in out_indices]
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self._freeze()
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_channels) - 1
+
+    def stage_modules(self) -> List[nn.Module]:
+        """``[stem, stage 0, ..., stage N-1]``: callables chained in order."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> List[Tensor]:
+        modules = self.stage_modules()
+        x = modules[0](x)
+        outs = []
+        for i, stage in enumerate(modules[1:]):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return outs
+
+    def _freeze(self):
+        for stage in self.stage_modules()[:self.frozen_stages + 1]:
+            stage.eval()
+            for p in stage.parameters():
+                p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
+    def convert_pretrained_key(self, key: str) -> str:
+        """Map a key of the pretrained file onto this module's names."""
+        return key
+
+    def init_weights(self):
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            if 'checkpoint' not in cfg:
+                raise KeyError(
+                    f"{type(self).__name__} init_cfg={cfg} lacks 'checkpoint'"
+                    "; set init_cfg=dict(type='Pretrained', checkpoint=PATH) "
+                    'with a local file')
+            load_pretrained(self, cfg['checkpoint'],
+                            prefix=cfg.get('prefix', None),
+                            convert=self.convert_pretrained_key,
+                            ignored_prefixes=self.ignored_prefixes)
+            self._is_init = True
+            self._freeze()
+        else:
+            super().init_weights()

@@ -1,0 +1,37 @@
+from types import SimpleNamespace
+
+from mtlbox.engine.hooks.balancer_hook import BalancerHook
+
+KEYS = dict(seg='s', depth='d', normal='n')
+
+
+def _runner(model, resume, epoch, calls):
+    loop = SimpleNamespace(run=lambda: calls.append(epoch))
+    return SimpleNamespace(
+        model=model, _resume=resume, epoch=epoch, val_loop=loop,
+        train_loop=SimpleNamespace(val_begin=1, val_interval=2),
+        logger=SimpleNamespace(info=lambda msg: None))
+
+
+def test_resume_replays_missed_validation(tiny_model):
+    amtl = tiny_model(dict(type='Compose', loss_weighting=dict(
+        type='DTP', metric_keys=KEYS), grad_method=dict(type='PCGrad')))
+    calls = []
+    BalancerHook().before_train(_runner(amtl, True, 4, calls))
+    assert calls == [4]  # epoch 4 validated after its checkpoint
+    BalancerHook().before_train(_runner(amtl, True, 3, calls))
+    assert calls == [4]  # no validation after epoch 3 (interval 2)
+    BalancerHook().before_train(_runner(amtl, False, 4, calls))
+    BalancerHook(revalidate_on_resume=False).before_train(
+        _runner(amtl, True, 4, calls))
+    ew = tiny_model(dict(type='EW'))
+    BalancerHook().before_train(_runner(ew, True, 4, calls))
+    assert calls == [4]
+
+
+def test_after_val_and_epoch_reach_balancer(tiny_model):
+    model = tiny_model(dict(type='DTP', metric_keys=KEYS))
+    runner = SimpleNamespace(model=model, epoch=0,
+                             logger=SimpleNamespace(info=lambda msg: None))
+    BalancerHook().after_val_epoch(runner, dict(s=0.5, d=0.25, n=0.1))
+    assert model.balancer.kpi.kappa.tolist() == [0.5, 0.25, 0.1]
