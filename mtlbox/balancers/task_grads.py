@@ -23,6 +23,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from mtlbox.engine.distributed import (all_gather_columns, all_reduce_mean,
+                                       finish_update, world_size)
+
 
 def _flat(grads: Sequence, params: Sequence[Tensor]) -> Tensor:
     return torch.cat([
@@ -216,8 +219,10 @@ def _amp_scale(optim_wrapper) -> float:
 def apply_balanced_step(model: nn.Module, balancer, losses: Dict[str, Tensor],
                         shared_params: List[nn.Parameter],
                         specific_params: Dict[str, List[nn.Parameter]],
-                        optim_wrapper) -> Tensor:
+                        optim_wrapper, mode: str = 'auto') -> Tensor:
     """Run one gradient-level balancing step through ``optim_wrapper``.
+
+    ``mode``: how G is computed (``'auto'``, ``'sequential'``, ``'batched'``).
 
     Returns the combined gradient [P] (unscaled) for logging and tests.
     """
@@ -225,7 +230,7 @@ def apply_balanced_step(model: nn.Module, balancer, losses: Dict[str, Tensor],
     factor = _accumulation_factor(optim_wrapper)
     amp = _amp_scale(optim_wrapper)
     G, specific_grads = task_gradient_matrix(
-        losses, shared, specific_params, loss_scale=amp)
+        losses, shared, specific_params, loss_scale=amp, mode=mode)
     if hasattr(balancer, 'shared_numels'):  # GradNorm(norm_on=k)
         balancer.shared_numels = [p.numel() for p in shared]
     combined = _aggregate(balancer, G, losses, factor * amp)
@@ -240,6 +245,7 @@ def _aggregate(balancer, G: Tensor, losses: Dict[str, Tensor],
     """``balancer.aggregate`` with the present tasks announced, then the
     balancer's own parameter loss (if any) back-propagated with ``scale``."""
     loss_vec = torch.stack([losses[t].detach().reshape(()) for t in losses])
+    loss_vec = all_reduce_mean(loss_vec)  # global values under DDP
     balancer.step_tasks = list(losses)
     balancer.specific_weights = None
     try:
@@ -265,7 +271,7 @@ def _add_specific(balancer, specific_grads, factor: float) -> None:
 def apply_feature_step(balancer, losses: Dict[str, Tensor],
                        feature_leaves: List[Tensor], trunk_feats: List[Tensor],
                        specific_params: Dict[str, List[nn.Parameter]],
-                       optim_wrapper) -> Tensor:
+                       optim_wrapper, mode: str = 'auto') -> Tensor:
     """One ``needs='features'`` step (e.g. MGDA-UB).
 
     G [T, F] holds the per-task gradients of the shared feature maps (the
@@ -276,8 +282,18 @@ def apply_feature_step(balancer, losses: Dict[str, Tensor],
     amp = _amp_scale(optim_wrapper)
     G, specific_grads = task_gradient_matrix(
         losses, feature_leaves, specific_params, loss_scale=amp,
-        all_reduce=False)  # features differ per rank; DDP syncs params
-    combined = _aggregate(balancer, G, losses, factor * amp) * (factor * amp)
+        all_reduce=False, mode=mode)  # features differ per rank: gathered
+    ranks = world_size()
+    if ranks > 1:
+        # the global batch's feature gradient is the concatenation of every
+        # rank's (losses are rank means: 1/N each); aggregate that, back-
+        # propagate this rank's slice N times (gradients are then averaged)
+        G_all, offset = all_gather_columns(G / ranks)
+        combined = _aggregate(balancer, G_all, losses, factor * amp)
+        combined = combined[offset:offset + G.shape[1]] * ranks
+    else:
+        combined = _aggregate(balancer, G, losses, factor * amp)
+    combined = combined * (factor * amp)
     pieces, offset = [], 0
     for f in trunk_feats:
         pieces.append(
@@ -290,8 +306,7 @@ def apply_feature_step(balancer, losses: Dict[str, Tensor],
 
 
 def _finish_step(optim_wrapper) -> None:
-    """What ``OptimWrapper.update_params`` does after ``backward()``."""
+    """What ``OptimWrapper.update_params`` does after ``backward()`` (plus
+    the gradient average over data-parallel ranks before stepping)."""
     optim_wrapper._inner_count += 1
-    if optim_wrapper.should_update():
-        optim_wrapper.step()
-        optim_wrapper.zero_grad()
+    finish_update(optim_wrapper)

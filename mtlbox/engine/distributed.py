@@ -67,11 +67,11 @@ def sync_gradients(params: Iterable[torch.nn.Parameter]) -> None:
         offset += n
 
 
-def all_gather_columns(matrix: Tensor) -> Tensor:
+def all_gather_columns(matrix: Tensor):
     """Concatenate [T, F_r] matrices of all ranks along columns (F may
-    differ per rank)."""
+    differ per rank); returns it and this rank's first column."""
     if not is_distributed():
-        return matrix
+        return matrix, 0
     sizes = [torch.zeros(1, dtype=torch.long) for _ in range(world_size())]
     dist.all_gather(sizes, torch.tensor([matrix.shape[1]]))
     width = int(max(s.item() for s in sizes))
@@ -79,8 +79,9 @@ def all_gather_columns(matrix: Tensor) -> Tensor:
     padded[:, :matrix.shape[1]] = matrix
     parts = [torch.empty_like(padded) for _ in range(world_size())]
     dist.all_gather(parts, padded.contiguous())
+    offset = int(sum(s.item() for s in sizes[:dist.get_rank()]))
     return torch.cat([p[:, :int(s.item())] for p, s in zip(parts, sizes)],
-                     dim=1)
+                     dim=1), offset
 
 
 def finish_update(optim_wrapper) -> None:

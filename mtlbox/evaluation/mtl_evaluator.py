@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 
-from mtlbox.registry import EVALUATOR, METRICS
+from mtlbox.registry import EVALUATOR
 
 #: metric name (the part after the last "/") -> True if higher is better
 METRIC_DIRECTIONS: Dict[str, bool] = {
@@ -144,10 +144,6 @@ def load_baselines(baselines: Union[None, str, Dict[str, float],
     return merged
 
 
-# Also listed in METRICS only so that mtlbox.utils.check_config_types, which
-# looks up every ``val_evaluator``/``test_evaluator`` type in METRICS,
-# accepts it; the Runner builds it from EVALUATOR (a dict with ``metrics``).
-@METRICS.register_module()
 @EVALUATOR.register_module()
 class MTLEvaluator(Evaluator):
     """The per-task metrics plus multi-task scores under ``mtl/``.

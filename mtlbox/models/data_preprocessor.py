@@ -1,6 +1,7 @@
 """Batching of images and dense multi-task targets."""
 from typing import Sequence
 
+import torch
 import torch.nn.functional as F
 from mmengine.model import ImgDataPreprocessor
 from mmengine.structures import PixelData
@@ -65,7 +66,9 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
                 raise KeyError(f'data sample of {sample.get("img_path")} has '
                                'no img_shape; is PackMTLInputs the last '
                                'transform of the pipeline?')
-            if 'gt_clean_img' in sample:
+            if ('gt_clean_img' in sample
+                    and sample.gt_clean_img.data.dtype == torch.uint8):
+                # convert once: a second pass must not divide again
                 clean = sample.gt_clean_img.data.to(inputs.device).float()
                 if self.bgr_to_rgb:
                     clean = clean.flip(0)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from mtlbox.engine.distributed import (all_reduce_mean, all_reduce_sum,
                                        finish_update, is_distributed,
                                        world_size)
+from mtlbox.models.losses.utils import record_normalizers
 from mtlbox.registry import BALANCERS, MODELS
 
 
@@ -32,6 +33,10 @@ class MultiTaskModel(BaseModel):
             counted and logged with the task names. ``'raise'`` stops at once.
         max_consecutive_nonfinite: with ``'skip'``, stop training with a
             ``FloatingPointError`` after this many bad steps in a row.
+        grad_engine: how gradient-level balancers get the per-task gradient
+            matrix: ``'auto'`` (time both once, keep the faster),
+            ``'sequential'`` (one ``autograd.grad`` per task) or
+            ``'batched'`` (one vmapped vector-Jacobian product).
 
     ``loss()`` returns ``{f'{task}.loss_{name}': scalar}`` for the tasks with
     at least one labelled sample in the batch. ``train_step()`` sums each
@@ -48,6 +53,7 @@ class MultiTaskModel(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  nonfinite_loss: str = 'skip',
                  max_consecutive_nonfinite: int = 5,
+                 grad_engine: str = 'auto',
                  init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='MTLDataPreprocessor')
@@ -60,6 +66,10 @@ class MultiTaskModel(BaseModel):
             raise ValueError(f"nonfinite_loss={nonfinite_loss!r}: use 'skip' "
                              "or 'raise'")
         self.nonfinite_loss = nonfinite_loss
+        if grad_engine not in ('auto', 'sequential', 'batched'):
+            raise ValueError(f'grad_engine={grad_engine!r}: use auto, '
+                             'sequential or batched')
+        self.grad_engine = grad_engine
         self.max_consecutive_nonfinite = max_consecutive_nonfinite
         # counters live in buffers so they survive resume
         self.register_buffer('nonfinite_steps', torch.zeros((), dtype=torch.long))
@@ -131,7 +141,10 @@ class MultiTaskModel(BaseModel):
         labelled on any rank is present on all: a rank without its labels
         contributes an exact zero loss, and every loss is renormalised by the
         global count (``local_sum / global_count * N``) so that averaging over
-        ranks gives the global-batch loss and gradient.
+        ranks gives the global-batch loss and gradient. The count is the
+        number of valid elements of the head's first masked mean (pixels of
+        dense heads) or, for heads that normalise otherwise (detection by
+        positives), the number of labelled samples.
         """
         trunk = self.extract_feat(inputs)
         shared = trunk
@@ -149,11 +162,14 @@ class MultiTaskModel(BaseModel):
         counts = {}
         for task in local:
             head = self.heads[task]
-            head_losses = head.loss(per_task[task], data_samples)
+            with record_normalizers() as normalizers:
+                head_losses = head.loss(per_task[task], data_samples)
             for name, value in head_losses.items():
                 losses[f'{task}.{name}'] = value
-            counts[task] = float(getattr(head, 'loss_count', None) or sum(
-                s.is_labeled(head.key) for s in data_samples))
+            # global normaliser: the valid elements of the head's first
+            # masked mean (pixels), else its labelled samples
+            counts[task] = normalizers[0] if normalizers else float(
+                sum(s.is_labeled(head.key) for s in data_samples))
         if is_distributed():
             losses = self._global_normalise(losses, counts, tasks, shared)
         return losses, shared, trunk
@@ -225,7 +241,7 @@ class MultiTaskModel(BaseModel):
             apply_balanced_step(self, balancer, per_task,
                                 self.shared_parameters(),
                                 {t: self.task_parameters(t) for t in per_task},
-                                optim_wrapper)
+                                optim_wrapper, mode=self.grad_engine)
             total = sum(per_task.values())
         elif balancer.needs == 'features':
             if self.architecture.shared_parameters():
@@ -235,7 +251,7 @@ class MultiTaskModel(BaseModel):
                     f'shared parameters (got {type(self.architecture).__name__})')
             apply_feature_step(balancer, per_task, shared, trunk,
                                {t: self.task_parameters(t) for t in per_task},
-                               optim_wrapper)
+                               optim_wrapper, mode=self.grad_engine)
             total = sum(per_task.values())
         elif balancer.needs == 'samples':
             from mtlbox.balancers.sample.engine import apply_sample_step

@@ -22,6 +22,7 @@ _KEY_REGISTRY = {
     'balancer': 'balancer',
     'sampler': 'data_sampler',
     'optimizer': 'optimizer',
+    'metrics': 'metric',
 }
 
 
@@ -115,8 +116,15 @@ def check_config_types(cfg) -> None:
             node = node.get(part) if hasattr(node, 'get') else None
             if node is None:
                 break
-        if node is not None:
-            _walk(node, section, registry, found)
+        if node is None:
+            continue
+        if (registry == 'metric' and isinstance(node, dict)
+                and 'metrics' in node):  # an evaluator wrapping metrics
+            if isinstance(node.get('type'), str):
+                found.append((section, node['type'], 'evaluator'))
+            _walk(node['metrics'], f'{section}.metrics', 'metric', found)
+            continue
+        _walk(node, section, registry, found)
     for path, name, registry_name in found:
         if name == 'ConcatDataset' or '.' in name:
             continue  # scoped names (mmengine.X) are resolved by mmengine

@@ -32,6 +32,7 @@ class _GeoMeanForTest(BaseBalancer):
 def _model(balancer):
     from tests.models.test_multitask_model import tiny_model
     model = tiny_model(balancer=balancer)
+    model.grad_engine = 'sequential'
     for m in model.modules():  # BN statistics are per process under DDP
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.eval()
@@ -79,8 +80,10 @@ def _global_batches():
 
 
 @pytest.mark.parametrize('balancer', [
-    dict(type='EW'),
-    dict(type='_GeoMeanForTest'),
+    dict(type='EW'),  # loss level, linear
+    dict(type='_GeoMeanForTest'),  # loss level, non-linear
+    dict(type='MGDA'),  # gradient level (all-reduced G)
+    dict(type='MGDAUB'),  # feature level (gathered feature gradients)
 ])
 def test_two_gloo_processes_equal_one_process_with_double_batch(
         balancer, tmp_path):

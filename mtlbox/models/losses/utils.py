@@ -1,5 +1,23 @@
 """Masked reductions shared by the dense losses."""
+from contextlib import contextmanager
+from typing import List
+
 from torch import Tensor
+
+_RECORDERS: List[List[float]] = []
+
+
+@contextmanager
+def record_normalizers():
+    """Collect the number of valid elements of every batch-level
+    :func:`masked_mean` inside the block (the model uses it to normalise
+    losses globally under data parallelism)."""
+    counts: List[float] = []
+    _RECORDERS.append(counts)
+    try:
+        yield counts
+    finally:
+        _RECORDERS.pop()
 
 
 def masked_mean(values: Tensor, valid: Tensor, per_sample: bool = False):
@@ -11,6 +29,8 @@ def masked_mean(values: Tensor, valid: Tensor, per_sample: bool = False):
     still depends on ``values`` (so autograd sees the graph).
     """
     valid = valid.to(values.dtype)
+    if _RECORDERS and not per_sample:
+        _RECORDERS[-1].append(float(valid.sum()))
     # callers replace invalid targets by a finite value first: NaN * 0 is NaN
     values = values * valid
     if per_sample:
