@@ -1,0 +1,3 @@
+# NYUv2 seg + depth + normals, DeepLab ResNet-50: imtl balancer.
+_base_ = ['./ew_deeplab_r50.py']
+model = dict(balancer=dict(_delete_=True, type='IMTL'))
