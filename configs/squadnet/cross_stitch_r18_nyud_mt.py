@@ -1,0 +1,14 @@
+# Baseline of the SquadNet NYUD-MT experiment: Cross-stitch (one ResNet-18 column per task), with the data,
+# tasks and schedule of squadnet_base_nyud_mt.py.
+_base_ = ['./squadnet_base_nyud_mt.py']
+model = dict(
+    backbone=dict(_delete_=True, type='ImageInput'),
+    architecture=dict(
+        _delete_=True,
+        type='CrossStitch',
+        backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
+        neck=dict(type='FPN', in_channels=[128, 256, 512], out_channels=64)),
+    heads=dict(
+        _delete_=True,
+        seg=dict(type='SegHead', in_channels=[64] * 3, num_classes=40),
+        depth=dict(type='DepthHead', in_channels=[64] * 3)),)

@@ -1,0 +1,12 @@
+# Baseline of the SquadNet NYUD-MT experiment: MTAN (task attention over shared features), with the data,
+# tasks and schedule of squadnet_base_nyud_mt.py.
+_base_ = ['./squadnet_base_nyud_mt.py']
+model = dict(
+    backbone=dict(_delete_=True, type='ResNet', depth=18,
+                  out_indices=(1, 2, 3)),
+    neck=dict(type='FPN', in_channels=[128, 256, 512], out_channels=64),
+    architecture=dict(_delete_=True, type='MTAN', in_channels=[64, 64, 64]),
+    heads=dict(
+        _delete_=True,
+        seg=dict(type='SegHead', in_channels=[64] * 3, num_classes=40),
+        depth=dict(type='DepthHead', in_channels=[64] * 3)),)
