@@ -4,10 +4,15 @@ Layout: ``data_root/cifar-10-batches-py/{data_batch_1..5, test_batch,
 batches.meta}`` (python pickles: ``b'data'`` N x 3072 uint8 = R, G, B planes
 of 32x32, ``b'labels'``).
 
-Task mapping: ``labeled_tasks=['cls']``; ``gt_label`` is a length-10 0/1
-vector, entry ``t`` = "the image is of class t" (one-vs-rest task ``t``, named
-in meta ``task_names`` by the class names); the clean vector is kept in
-``clean_label`` and which entries were flipped in ``noisy_mask``.
+Task mapping: ten tasks named by the classes (``airplane``, ``automobile``,
+..., ``truck``), every sample labelled for all of them:
+``labeled_tasks=list(CIFAR_CLASSES)``; ``gt_label`` is a length-10 0/1
+vector (after noise), entry ``t`` = "the image is of class t" (one-vs-rest
+task ``t``, whose name is ``task_names[t]``); the clean vector is kept in
+``clean_label`` and which entries were flipped in ``noisy_mask``. Pack with
+``PackMTLInputs(task_map={name: 'cls' for name in CIFAR_CLASSES})`` and
+use ``ClsHead(num_classes=2, label_index=t)`` per task.
+``label_task='cls'`` restores the former ``labeled_tasks=['cls']``.
 
 Noise: each selected task's label of each sample is corrupted with
 probability ``noise_p``: ``uniform`` flips it (``y -> 1 - y``);
@@ -52,8 +57,15 @@ class CIFAR10MTDataset(MTLBaseDataset):
         noise_p: corruption probability in [0, 1].
         noise_mode: ``uniform`` or ``background``.
         noisy_tasks: ``all`` or ``main``.
-        main_task: index of the main task (for ``noisy_tasks='main'``).
+        main_task: index or class name of the main task (for
+            ``noisy_tasks='main'``).
         seed: noise seed.
+        label_task: ``None``: ``labeled_tasks`` = the ten class names; a
+            name (``'cls'``): that single name instead.
+        sample_range: ``(start, stop)``: only images ``start..stop-1`` of
+            the split (the noise is drawn for the whole split first, so it
+            does not depend on the range), e.g. ``(0, 45000)`` to train and
+            ``(45000, 50000)`` as a held-out set (SLGrad).
     """
 
     METAINFO = dict(classes=CIFAR_CLASSES)
@@ -63,7 +75,7 @@ class CIFAR10MTDataset(MTLBaseDataset):
 
     def __init__(self, data_root='', split='train', noise_p=0.0,
                  noise_mode='uniform', noisy_tasks='all', main_task=0,
-                 seed=0, **kwargs):
+                 seed=0, label_task=None, sample_range=None, **kwargs):
         if not 0 <= noise_p <= 1:
             raise ValueError(f'noise_p={noise_p} not in [0, 1]')
         if noisy_tasks not in ('all', 'main'):
@@ -74,6 +86,20 @@ class CIFAR10MTDataset(MTLBaseDataset):
         self.split, self.noise_p, self.noise_mode = split, noise_p, noise_mode
         self.noisy_tasks, self.main_task, self.seed = (noisy_tasks,
                                                        main_task, seed)
+        if isinstance(main_task, str):
+            if main_task not in CIFAR_CLASSES:
+                raise KeyError(f'CIFAR10MTDataset main_task={main_task!r}: '
+                               f'not one of {CIFAR_CLASSES}')
+            self.main_task = CIFAR_CLASSES.index(main_task)
+        self.label_task = label_task
+        self.sample_range = None
+        if sample_range is not None:
+            start, stop = (int(v) for v in sample_range)
+            if not 0 <= start < stop:
+                raise ValueError(f'CIFAR10MTDataset sample_range='
+                                 f'{tuple(sample_range)}: need 0 <= start < '
+                                 'stop')
+            self.sample_range = (start, stop)
         kwargs.setdefault('serialize_data', False)
         super().__init__(data_root=data_root, **kwargs)
 
@@ -103,15 +129,21 @@ class CIFAR10MTDataset(MTLBaseDataset):
         noisy, mask = flip_labels(clean, self.noise_p, self.noise_mode,
                                   list(tasks),
                                   np.random.default_rng(self.seed))
-        return [dict(sample_idx=i, class_label=int(classes[i]),
+        labeled = ([self.label_task] if self.label_task else
+                   CIFAR_CLASSES)
+        return [dict(sample_idx=i, image_idx=i, class_label=int(classes[i]),
                      gt_label=noisy[i].tolist(),
                      clean_label=clean[i].tolist(),
-                     noisy_mask=mask[i].tolist(), labeled_tasks=['cls'],
+                     noisy_mask=mask[i].tolist(), labeled_tasks=list(labeled),
                      task_names=CIFAR_CLASSES,
                      img_path=f'{osp.join(base, names[0])}#{i}')
-                for i in range(len(classes))]
+                for i in range(*self._range(len(classes)))]
+
+    def _range(self, n):
+        start, stop = self.sample_range or (0, n)
+        return start, min(stop, n)
 
     def get_data_info(self, idx):
         info = super().get_data_info(idx)
-        info['img'] = self.images[info['sample_idx']]
+        info['img'] = self.images[info['image_idx']]
         return info

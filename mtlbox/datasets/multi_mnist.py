@@ -12,10 +12,15 @@ Sources: :class:`MultiMNISTDataset` reads the official MNIST idx files
 pairs from scikit-learn's bundled 8x8 digits (upsampled to 28x28 first), so a
 real-data benchmark runs without files when scikit-learn is installed.
 
-Task mapping: ``labeled_tasks=['cls']``; ``gt_label = [left, right]``
-(class indices 0..9); meta ``task_names=('left', 'right')`` gives the
-position of each task in ``gt_label``. ``img`` is 28x28 grayscale (HW uint8):
-use a data preprocessor with one-channel mean/std and ``bgr_to_rgb=False``.
+Task mapping: two tasks, ``labeled_tasks=['left', 'right']``;
+``gt_label = [left, right]`` (class indices 0..9); meta
+``task_names=('left', 'right')`` gives the position of each task in
+``gt_label``. Pack with ``PackMTLInputs(task_map=dict(left='cls',
+right='cls'))`` and select the entry with ``ClsHead(label_index=0 / 1)``.
+``label_task='cls'`` restores the former ``labeled_tasks=['cls']``.
+``img`` is 28x28 grayscale (HW uint8): use a data preprocessor with
+one-channel mean/std, ``bgr_to_rgb=False`` and ``pad_size_divisor=1``, and a
+one-channel backbone (``SmallConvNet``).
 The right digit of sample ``i`` is digit ``perm[i]`` of a permutation drawn
 from ``seed``.
 """
@@ -61,10 +66,24 @@ def read_idx(path):
                                  f'({err})') from err
 
 
+def _check_range(sample_range, who):
+    """``(start, stop)`` of a sample range, validated (None passes)."""
+    if sample_range is None:
+        return None
+    start, stop = (int(v) for v in sample_range)
+    if not 0 <= start < stop:
+        raise ValueError(f'{who} sample_range={tuple(sample_range)}: need '
+                         '0 <= start < stop')
+    return start, stop
+
+
 class _MultiDigitBase(MTLBaseDataset):
 
-    def __init__(self, seed=0, num_samples=None, size=28, **kwargs):
+    def __init__(self, seed=0, num_samples=None, size=28, label_task=None,
+                 sample_range=None, **kwargs):
         self.seed, self.num_samples, self.size = seed, num_samples, size
+        self.label_task = label_task
+        self.sample_range = _check_range(sample_range, type(self).__name__)
         kwargs.setdefault('serialize_data', False)
         super().__init__(**kwargs)
 
@@ -76,10 +95,13 @@ class _MultiDigitBase(MTLBaseDataset):
         n = len(self.images)
         perm = np.random.default_rng(self.seed).permutation(n)
         count = n if self.num_samples is None else min(self.num_samples, n)
+        labeled = ([self.label_task] if self.label_task else
+                   list(TASK_NAMES))
+        start, stop = self.sample_range or (0, count)
         return [dict(sample_idx=i, left=i, right=int(perm[i]),
-                     labeled_tasks=['cls'], task_names=TASK_NAMES,
+                     labeled_tasks=list(labeled), task_names=TASK_NAMES,
                      img_path=f'{self.source}://{i}+{int(perm[i])}')
-                for i in range(count)]
+                for i in range(start, min(stop, n))]
 
     def get_data_info(self, idx):
         info = super().get_data_info(idx)
@@ -98,6 +120,12 @@ class MultiMNISTDataset(_MultiDigitBase):
         split: ``train`` or ``test`` (files ``t10k-*``).
         num_samples: use the first N pairs (default all).
         seed: seed of the right-digit permutation.
+        label_task: ``None``: ``labeled_tasks=['left', 'right']``; a name
+            (``'cls'``): that single name instead.
+        sample_range: ``(start, stop)``: only pairs ``start..stop-1`` (with
+            the same permutation as the whole split), e.g. ``(0, 50000)`` to
+            train and ``(50000, 60000)`` as a held-out set (SLGrad);
+            overrides ``num_samples``.
     """
 
     LAYOUT = 'multi-mnist'

@@ -7,13 +7,16 @@ Layout::
 
 (the list files are the ones a user provides, as LibMTL's ``data_txt``).
 
-Task mapping: every domain is one task, and a sample is labelled only for the
-task of its own domain. The packed sample has ``labeled_tasks=['cls']``,
-``gt_label`` = the class index (a length-1 vector), ``source`` = the domain,
-and meta ``task_name`` = the domain and ``task_names`` = all domains of the
-dataset (add ``'task_name', 'task_names'`` to PackMTLInputs' ``meta_keys``,
-as the configs do). A model with one head per domain picks the head of each
-sample by ``task_name``.
+Task mapping: every domain is one task, named by the domain (``Art``,
+``Clipart``, ``Product``, ``Real_World``; ``amazon``, ``dslr``, ``webcam``),
+and a sample is labelled only for the task of its own domain:
+``labeled_tasks=[<domain>]``, ``gt_label`` = the class index (a length-1
+vector), ``source`` = the domain, meta ``task_name`` = the domain and
+``task_names`` = all domains of the dataset. Pack with
+``PackMTLInputs(task_map={<domain>: 'cls', ...})`` (as the ``_base_``
+configs do) and give the model one ``ClsHead`` per domain, keyed by the
+domain name. ``label_task='cls'`` restores the former
+``labeled_tasks=['cls']`` for every sample.
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -52,6 +55,8 @@ class OfficeDataset(MTLBaseDataset):
         split: list-file split (``train``, ``val``, ``test``).
         list_files: optional ``{domain: list path relative to data_root}``
             overriding ``data_txt/<domain>_<split>.txt``.
+        label_task: ``None`` (default): ``labeled_tasks=[<domain>]``; a name
+            (e.g. ``'cls'``): that name for every sample (one shared task).
     """
 
     DOMAINS: Sequence[str] = ()
@@ -60,12 +65,14 @@ class OfficeDataset(MTLBaseDataset):
 
     def __init__(self, data_root: str = '',
                  domains: Optional[Sequence[str]] = None, split='train',
-                 list_files: Optional[Dict[str, str]] = None, **kwargs):
+                 list_files: Optional[Dict[str, str]] = None,
+                 label_task: Optional[str] = None, **kwargs):
         self.domains = tuple(domains or self.DOMAINS)
         if not self.domains:
             raise ValueError(f'{type(self).__name__}: give domains=[...]')
         self.split = split
         self.list_files = dict(list_files or {})
+        self.label_task = label_task
         super().__init__(data_root=data_root, **kwargs)
 
     def load_samples(self) -> List[dict]:
@@ -88,7 +95,8 @@ class OfficeDataset(MTLBaseDataset):
                     continue
                 infos.append(dict(
                     img_path=self.path(parts[0].lstrip('/')),
-                    gt_label=[label], labeled_tasks=['cls'], source=domain,
+                    gt_label=[label],
+                    labeled_tasks=[self.label_task or domain], source=domain,
                     task_name=domain, task_names=self.domains))
         return infos
 

@@ -6,9 +6,14 @@ from mtlbox.datasets import (CIFAR10MTDataset, CorruptSampleError,
                              DatasetLayoutError, MultiMNISTDataset,
                              Office31Dataset, OfficeHomeDataset,
                              PascalContextMTDataset, ToyRegressionDataset)
-from mtlbox.datasets.cifar_mt import flip_labels
+from mtlbox.datasets.cifar_mt import CIFAR_CLASSES, flip_labels
 from mtlbox.datasets.multi_mnist import compose_pair, read_idx
 from mtlbox.datasets.toy_regression import toy_regression
+
+
+def pack(tasks):
+    """PackMTLInputs mapping every task name in ``tasks`` to 'cls'."""
+    return dict(PACK, task_map={t: 'cls' for t in tasks})
 
 
 def test_pascal_context_all_tasks(make):
@@ -35,14 +40,14 @@ def test_pascal_context_all_tasks(make):
     ('office_home', OfficeHomeDataset, 4), ('office31', Office31Dataset, 3)])
 def test_office_domains_as_tasks(make, name, cls, domains):
     t = make(name)
-    ds = cls(data_root=t['data_root'], pipeline=LOAD + [PACK])
+    ds = cls(data_root=t['data_root'], pipeline=LOAD + [pack(cls.DOMAINS)])
     assert len(ds) == 2 * domains
     for i in range(len(ds)):
         s = ds[i]['data_samples']
         rel, label = t['lists'][s.source][i % 2]
         assert s.img_path.endswith(rel)
         assert s.gt_label.label.tolist() == [label]
-        assert s.labeled_tasks == ['cls'] and s.task_name == s.source
+        assert s.labeled_tasks == [s.source] and s.task_name == s.source
         assert s.task_names == cls.DOMAINS
     one = cls(data_root=t['data_root'], domains=[cls.DOMAINS[1]],
               split='test')
@@ -81,7 +86,7 @@ def test_multi_mnist_composition_by_hand():
 def test_multi_mnist_idx_files(make):
     t = make('mnist')
     ds = MultiMNISTDataset(data_root=t['data_root'], split='train', seed=0,
-                           pipeline=[PACK])
+                           pipeline=[pack(('left', 'right'))])
     images, labels = t['train']
     assert len(ds) == 6
     perm = np.random.default_rng(0).permutation(6)
@@ -111,7 +116,7 @@ def test_multi_mnist_bad_idx(make, tmp_path):
 def test_multi_digits_sklearn():
     pytest.importorskip('sklearn')
     from mtlbox.datasets import MultiDigitsDataset
-    ds = MultiDigitsDataset(num_samples=5, pipeline=[PACK])
+    ds = MultiDigitsDataset(num_samples=5, pipeline=[pack(('left', 'right'))])
     s = ds[0]['data_samples']
     assert len(s.gt_label.label) == 2
 
@@ -119,7 +124,7 @@ def test_multi_digits_sklearn():
 def test_cifar_mt_labels_and_noise(make):
     t = make('cifar10')
     ds = CIFAR10MTDataset(data_root=t['data_root'], split='train',
-                          pipeline=[PACK])
+                          pipeline=[pack(CIFAR_CLASSES)])
     assert len(ds) == 20
     data, labels = t['batches']['data_batch_2']
     out = ds[4 + 1]  # second image of batch 2

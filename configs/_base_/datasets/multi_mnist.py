@@ -1,12 +1,16 @@
 # Multi-MNIST from the MNIST idx files (docs/datasets.md#multi-mnist): one
-# 28x28 grey image, gt_label = [left digit, right digit]
-# (meta task_names = ('left', 'right')). Use a one-channel preprocessor:
+# 28x28 grey image, gt_label = [left digit, right digit], tasks 'left' and
+# 'right' (labeled_tasks=['left', 'right'], ClsHead(label_index=0 / 1)).
+# Use a one-channel preprocessor and backbone (SmallConvNet(in_channels=1)):
 # data_preprocessor=dict(mean=(33.3, ), std=(78.6, ), bgr_to_rgb=False).
 dataset_type = 'MultiMNISTDataset'
 data_root = 'data/mnist/'
 meta_keys = ('img_path', 'img_shape', 'sample_idx', 'source',
              'labeled_tasks', 'task_names')
-pipeline = [dict(type='PackMTLInputs', meta_keys=meta_keys)]
+task_map = dict(left='cls', right='cls')
+pipeline = [
+    dict(type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map)
+]
 
 train_dataloader = dict(
     batch_size=256,

@@ -1,22 +1,26 @@
 # Office-31, domains as tasks (docs/datasets.md#office). Each sample is
-# labelled for its own domain: labeled_tasks=['cls'], gt_label=[class],
-# meta task_name = the domain.
+# labelled for its own domain: labeled_tasks=[<domain>], gt_label=[class],
+# meta task_name = the domain; task_map packs every domain's label as 'cls'.
 dataset_type = 'Office31Dataset'
 data_root = 'data/office-31/'
 meta_keys = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'sample_idx', 'source', 'labeled_tasks', 'task_name',
              'task_names')
+domains = ('amazon', 'dslr', 'webcam')
+task_map = {'amazon': 'cls', 'dslr': 'cls', 'webcam': 'cls'}
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='MTLResize', scale=(224, 224)),
     dict(type='MTLRandomFlip', prob=0.5),
-    dict(type='PackMTLInputs', meta_keys=meta_keys),
+    dict(
+        type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='MTLResize', scale=(224, 224)),
-    dict(type='PackMTLInputs', meta_keys=meta_keys),
+    dict(
+        type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
 ]
 
 train_dataloader = dict(

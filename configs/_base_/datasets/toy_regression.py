@@ -1,8 +1,10 @@
 # Toy multi-task regression (docs/datasets.md#toy-regression):
 # y_t = |sigma_t tanh((B + eps_t) x)|; vector samples (PackVectorInputs).
+# Tasks 't0', 't1' (labeled_tasks = task_names); gt_label.values [T, K]:
+# RegressionHead(label_index=t) / RegressionMetric(label_index=t).
 dataset_type = 'ToyRegressionDataset'
 common = dict(type=dataset_type, in_dim=250, out_dim=100,
-              sigmas=(1.0, 100.0), seed=0)
+              sigmas=(1.0, 100.0), task_names=('t0', 't1'), seed=0)
 pipeline = [dict(type='PackVectorInputs')]
 
 train_dataloader = dict(

@@ -12,3 +12,6 @@ from .voc_metric import VOCMetric
 __all__ = ['SegMetric', 'DepthMetric', 'NormalMetric', 'VOCMetric',
            'COCOMetric', 'EnhanceMetric', 'ClsMetric', 'SaliencyMetric',
            'EdgeMetric', 'PartsMetric']
+from .regression_metric import RegressionMetric  # noqa: E402
+
+__all__ += ['RegressionMetric']

@@ -13,3 +13,7 @@ __all__ = [
     'load_pretrained', 'ResNet', 'SquadNet', 'NoSquadNet', 'EfficientNetV2',
     'MobileNetV2', 'MobileNetV3', 'TorchvisionFeatures'
 ]
+from .mlp import MLP  # noqa: E402
+from .small_convnet import SmallConvNet  # noqa: E402
+
+__all__ += ['MLP', 'SmallConvNet']

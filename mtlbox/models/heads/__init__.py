@@ -14,3 +14,6 @@ __all__ = ['BaseDenseHead', 'SegHead', 'DepthHead', 'NormalHead',
            'ATSSDetHead', 'atss_det_loss', 'postprocess_detections',
            'ConcatDecoder', 'ASPPDecoder', 'LightDecoder', 'EnhanceHead',
            'ClsHead', 'SaliencyHead', 'EdgeHead', 'PartsHead']
+from .regression_head import RegressionHead  # noqa: E402
+
+__all__ += ['RegressionHead']

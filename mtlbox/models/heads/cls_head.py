@@ -11,6 +11,18 @@ from mtlbox.registry import MODELS
 from .base_dense_head import select_labeled
 
 
+def select_entry(label: Tensor, index: int, who: str,
+                 where: Optional[str] = None) -> Tensor:
+    """``label[index]`` as a length-1 tensor; an index outside the label
+    vector raises an error naming ``who`` and the sample."""
+    n = label.shape[0]
+    if not -n <= index < n:
+        raise IndexError(f'{who}: label_index={index} but the gt_label of '
+                         f'{where or "a sample"} has {n} entries '
+                         f'{label.tolist()}')
+    return label[index].reshape(1)
+
+
 @MODELS.register_module()
 class ClsHead(BaseModule):
     """Global average pooling of level ``in_index`` -> dropout -> linear to
@@ -22,19 +34,36 @@ class ClsHead(BaseModule):
     classes, the loss is BCE over the multi-hot target, ``score`` is the
     sigmoid and ``label`` the classes with ``score > thr``.
 
+    One entry of a label vector (``label_index=k``): datasets whose tasks
+    share one ``gt_label`` vector (Multi-MNIST ``[left, right]``, the ten
+    one-vs-rest 0/1 labels of CIFAR-10 MT) give every task's head the
+    position of its entry; the head then trains on ``gt_label.label[k]``
+    only (single-label; a 0/1 entry with ``num_classes=2`` is a binary
+    one-vs-rest classifier). ``label_index=None`` uses the whole label.
+
+    Predictions are written twice: ``pred_label`` (the last head to predict
+    wins, as for a single classification task) and ``pred_label_<task>``
+    (this head's own, which ``ClsMetric(task=<task>)`` reads), so several
+    classification heads on one sample keep their own predictions.
+
     Args:
         in_channels: channels of each level (or one int).
         num_classes: classes.
         in_index: which level to pool (default the last, coarsest).
         loss: loss config (default ``CrossEntropyLoss``; ignored with
             ``multi_label``).
+        label_key: the ``labeled_tasks`` entry that selects the samples
+            (default the task name).
+        label_index: entry of ``gt_label.label`` this task predicts (default
+            ``None``: the whole label).
     """
 
     def __init__(self, in_channels: Union[int, Sequence[int]],
                  num_classes: int, in_index: int = -1, dropout: float = 0.0,
                  multi_label: bool = False, thr: float = 0.5,
                  loss: dict = dict(type='CrossEntropyLoss', ignore_index=-100),
-                 label_key: Optional[str] = None, init_cfg=None):
+                 label_key: Optional[str] = None,
+                 label_index: Optional[int] = None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         in_channels = ([in_channels] if isinstance(in_channels, int) else
                        list(in_channels))
@@ -44,7 +73,11 @@ class ClsHead(BaseModule):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(in_channels[in_index], num_classes)
         self.loss_module = MODELS.build(loss)
+        if label_index is not None and multi_label:
+            raise ValueError('ClsHead: label_index selects one single-label '
+                             'entry; it cannot be combined with multi_label')
         self.label_key = label_key
+        self.label_index = label_index
         self.task = None
 
     @property
@@ -59,9 +92,18 @@ class ClsHead(BaseModule):
         x = F.adaptive_avg_pool2d(feats[self.in_index], 1).flatten(1)
         return self.fc(self.dropout(x))
 
+    def _label(self, sample) -> Tensor:
+        """The label of ``sample`` for this task: the whole ``gt_label``
+        vector, or its entry ``label_index`` (shape [1])."""
+        label = sample.gt_label.label.reshape(-1)
+        if self.label_index is None:
+            return label
+        return select_entry(label, self.label_index,
+                            f'ClsHead of task {self.task!r}',
+                            sample.metainfo.get('img_path'))
+
     def _targets(self, data_samples, idx, device):
-        labels = [data_samples[i].gt_label.label.reshape(-1).to(device)
-                  for i in idx]
+        labels = [self._label(data_samples[i]).to(device) for i in idx]
         if self.multi_label:
             target = torch.zeros(len(idx), self.num_classes, device=device)
             for k, lab in enumerate(labels):
@@ -116,3 +158,6 @@ class ClsHead(BaseModule):
                 score = logits[i].softmax(0)
                 label = score.argmax().reshape(1)
             sample.pred_label = LabelData(label=label, score=score)
+            if self.task is not None:
+                sample.set_field(LabelData(label=label, score=score),
+                                 f'pred_label_{self.task}')

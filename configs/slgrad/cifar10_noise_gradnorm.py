@@ -1,0 +1,3 @@
+# GradNorm (alpha 1.5) on noisy CIFAR-10.
+_base_ = ['./cifar10_noise_ew.py']
+model = dict(balancer=dict(type='GradNorm', alpha=1.5))
