@@ -27,7 +27,7 @@ METRIC_DIRECTIONS: Dict[str, bool] = {
     'coco_AP50': True, 'coco_AP75': True, 'coco_APs': True,
     'coco_APm': True, 'coco_APl': True,
     # enhancement
-    'psnr': True, 'ssim': True, 'uiqm': True, 'uciqe': True, 'mae': False,
+    'psnr': True, 'ssim': True, 'uiqm': True, 'uciqe': True, 'mae': False, 'mse': False,
     # classification
     'top1': True, 'mean_class_acc': True, 'mAP_multilabel': True,
     # saliency / edges

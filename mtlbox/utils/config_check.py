@@ -23,6 +23,8 @@ _KEY_REGISTRY = {
     'sampler': 'data_sampler',
     'optimizer': 'optimizer',
     'metrics': 'metric',
+    'dataset': 'dataset',
+    'val_dataloader': 'dataset',
 }
 
 
