@@ -35,6 +35,8 @@ BALANCER_DEFAULTS = {
     'OLAUX': lambda tasks, bench: dict(main_task=tasks[0]),
     'OL_AUX': lambda tasks, bench: dict(main_task=tasks[0]),
     'Gcosim': lambda tasks, bench: dict(main_task=tasks[0]),
+    'GeMTL': lambda tasks, bench: dict(p_start=-0.5, p_end=0.5,
+                                       total_iters=bench['iters']),
 }
 
 
@@ -70,30 +72,28 @@ def synth_bench(args):
 
 def digits_bench(args):
     from mtlbox.datasets.multi_mnist import MultiDigitsDataset
-    heads = {
-        t: dict(type='ClsHead', in_channels=512, num_classes=10,
-                label_key='cls', label_index=i)
-        for i, t in enumerate(('left', 'right'))
-    }
+    tasks = ['left', 'right']
+    heads = {t: dict(type='ClsHead', in_channels=50, num_classes=10,
+                     label_index=i) for i, t in enumerate(tasks)}
     model = dict(
         type='MultiTaskModel',
         data_preprocessor=dict(type='MTLDataPreprocessor', mean=(33.3, ),
                                std=(78.6, ), bgr_to_rgb=False,
                                pad_size_divisor=1),
-        backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
-                      in_channels=1),
+        backbone=dict(type='SmallConvNet', in_channels=1, channels=(10, 20),
+                      fc_channels=50, input_size=(28, 28)),
         heads=heads)
     meta = ('img_path', 'img_shape', 'ori_shape', 'sample_idx', 'source',
             'labeled_tasks', 'task_names')
-    pipeline = [dict(type='PackMTLInputs', meta_keys=meta)]
-    train = MultiDigitsDataset(split='train', seed=0, pipeline=pipeline)
+    pipeline = [dict(type='PackMTLInputs', meta_keys=meta,
+                     task_map=dict(left='cls', right='cls'))]
+    train = MultiDigitsDataset(split='train', seed=0, sample_range=(0, 1200),
+                               pipeline=pipeline)
     val = MultiDigitsDataset(split='test', seed=1, pipeline=pipeline,
                              test_mode=True)
-    metrics = {
-        t: dict(type='ClsMetric', task=t, label_key='cls', label_index=i)
-        for i, t in enumerate(('left', 'right'))
-    }
-    return dict(model=model, tasks=['left', 'right'], train=train, val=val,
+    metrics = {t: dict(type='ClsMetric', task=t, num_classes=10,
+                       label_index=i) for i, t in enumerate(tasks)}
+    return dict(model=model, tasks=tasks, train=train, val=val,
                 metrics=metrics, keys=['left/top1', 'right/top1'],
                 metric_keys=dict(left='left/top1', right='right/top1'))
 
@@ -179,6 +179,7 @@ def main():
     from mtlbox.evaluation.mtl_evaluator import delta_m
     bench = (synth_bench if args.bench == 'synth' else digits_bench)(args)
     tasks = bench['tasks']
+    bench['iters'] = args.iters
     raw = {'baselines': {}, 'runs': {}}
     for seed in args.seeds:
         base = {}
