@@ -26,6 +26,9 @@ def parse_args():
         '--show-max', type=int, default=None,
         help='save at most this many panels')
     parser.add_argument(
+        '--no-progress', action='store_true',
+        help='do not show the progress bar')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries')
     parser.add_argument(
@@ -57,6 +60,10 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if not args.no_progress:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='ProgressBarHook')
+        ]
     cfg.resume = False
     if args.show_dir:
         hooks = list(cfg.get('custom_hooks', None) or [])

@@ -1,3 +1,4 @@
 from .balancer_hook import BalancerHook
+from .progress_bar_hook import ProgressBarHook
 
-__all__ = ['BalancerHook']
+__all__ = ['BalancerHook', 'ProgressBarHook']
