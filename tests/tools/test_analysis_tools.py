@@ -76,3 +76,46 @@ def test_collect_baselines_rejects_duplicate_keys(tmp_path):
         (tmp_path / f'{name}.json').write_text(json.dumps({'seg/mIoU': 0.5}))
     with pytest.raises(ValueError, match='seg/mIoU is reported by both'):
         collect([str(tmp_path / 'a.json'), str(tmp_path / 'b.json')])
+
+
+def test_compare_runs_table_with_seeds_and_delta_m(tmp_path):
+    from compare_runs import render, table
+    runs = {'ew': [{'seg/mIoU': 0.5, 'depth/abs_rel': 0.2},
+                   {'seg/mIoU': 0.7, 'depth/abs_rel': 0.2}]}
+    baselines = {'seg/mIoU': 0.5, 'depth/abs_rel': 0.25}
+    header, rows = table(runs, ['seg/mIoU', 'depth/abs_rel'], baselines)
+    # seed 1: seg +0%, depth +20% -> task avg 10%; seed 2: +40%, +20% -> 30%
+    assert rows[0][:4] == ['ew', '2', '0.6000 ± 0.1414', '0.2000 ± 0.0000']
+    assert rows[0][4] == '20.0000 ± 14.1421'
+    md = render(header, rows, 'md')
+    assert md.splitlines()[0].startswith('| run | n | seg/mIoU')
+    assert render(header, rows, 'csv').splitlines()[1].startswith('ew,2,')
+
+
+def test_grad_conflict_cosines_match_autograd():
+    import torch
+    from grad_conflict import task_cosines
+
+    from tests.models.test_multitask_model import batch, tiny_model
+    model = tiny_model()
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+    model.train = lambda mode=True: model  # keep BN frozen
+    data = batch([['seg', 'depth', 'normal']] * 2)
+    cos = task_cosines(model, [copy_batch(data)])
+    d = model.data_preprocessor(copy_batch(data), True)
+    losses = model.task_losses(model.loss(d['inputs'], d['data_samples']))
+    shared = model.shared_parameters()
+    rows = [torch.cat([g.flatten() for g in torch.autograd.grad(
+        losses[t], shared, retain_graph=True)]) for t in model.tasks]
+    for i in range(3):
+        for j in range(3):
+            a, b = rows[i].double(), rows[j].double()
+            expected = (a @ b) / (a.norm() * b.norm())
+            assert abs(cos[i, j] - expected) < 1e-4
+
+
+def copy_batch(data):
+    import copy
+    return copy.deepcopy(data)
