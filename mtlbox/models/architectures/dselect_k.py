@@ -1,14 +1,13 @@
 """DSelect-k: differentiable selection of k experts per task."""
 import math
-from typing import Dict, List, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .base import BaseArchitecture
-from .moe_utils import ConvExpert, combine, describe
+from .mmoe import MMoE
 
 
 def smooth_step(t: Tensor, gamma: float) -> Tensor:
@@ -59,7 +58,7 @@ class DSelectKGate(nn.Module):
 
 
 @MODELS.register_module()
-class DSelectK(BaseArchitecture):
+class DSelectK(MMoE):
     """Shared experts with a DSelect-k gate per task.
 
     Hazimeh et al., "DSelect-k: Differentiable Selection in the Mixture of
@@ -82,26 +81,8 @@ class DSelectK(BaseArchitecture):
 
     def __init__(self, in_channels: Sequence[int], tasks: Sequence[str] = (),
                  num_experts: int = 4, k: int = 2, gamma: float = 1.0):
-        super().__init__(tasks)
-        self.in_channels = list(in_channels)
-        self.experts = nn.ModuleList(
-            ConvExpert(in_channels) for _ in range(num_experts))
-        self.gates = nn.ModuleDict({
-            t: DSelectKGate(sum(in_channels), num_experts, k, gamma)
-            for t in self.tasks
-        })
-        self.last_gate_weights = {}
+        self.k, self.gamma = k, gamma  # read by make_gate during init
+        super().__init__(in_channels, tasks, num_experts)
 
-    def forward(self, feats: List[Tensor],
-                tasks: List[str]) -> Dict[str, List[Tensor]]:
-        outs = [e(feats) for e in self.experts]
-        d = describe(feats)
-        result = {}
-        for task in tasks:
-            w = self.gates[task](d)
-            self.last_gate_weights[task] = w.detach()
-            result[task] = combine(w, outs)
-        return result
-
-    def task_parameters(self, task: str) -> List[nn.Parameter]:
-        return list(self.gates[task].parameters())
+    def make_gate(self, in_features: int, num_experts: int) -> nn.Module:
+        return DSelectKGate(in_features, num_experts, self.k, self.gamma)

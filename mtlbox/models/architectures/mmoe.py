@@ -39,11 +39,14 @@ class MMoE(BaseArchitecture):
         self.in_channels = list(in_channels)
         self.experts = nn.ModuleList(
             ConvExpert(in_channels) for _ in range(num_experts))
-        self.gates = nn.ModuleDict({
-            t: SoftmaxGate(sum(in_channels), num_experts)
-            for t in self.tasks
-        })
+        self.gates = nn.ModuleDict(
+            {t: self.make_gate(sum(in_channels), num_experts)
+             for t in self.tasks})
         self.last_gate_weights = {}
+
+    def make_gate(self, in_features: int, num_experts: int) -> nn.Module:
+        """One task's gate: ``[N, in_features] -> [N, E]`` weights."""
+        return SoftmaxGate(in_features, num_experts)
 
     def forward(self, feats: List[Tensor],
                 tasks: List[str]) -> Dict[str, List[Tensor]]:
