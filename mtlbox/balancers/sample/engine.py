@@ -4,6 +4,7 @@ from typing import Dict, List
 import torch
 from torch import Tensor
 
+from mtlbox.engine.distributed import finish_update
 from .slgrad import slgrad_weights
 
 
@@ -93,5 +94,7 @@ def apply_sample_step(model, balancer, data, task_losses, optim_wrapper):
     balancer.last_scores, balancer.last_weights = scores, weights
     balancer._set_task_weights(tasks, weights.sum(1))
     total = (weights * L).sum()
-    optim_wrapper.update_params(total)
+    # as update_params, with the gradient average over data-parallel ranks
+    optim_wrapper.backward(optim_wrapper.scale_loss(total))
+    finish_update(optim_wrapper)
     return total.detach()
