@@ -83,6 +83,8 @@ def main():
             with open(args.out, 'w') as f:
                 json.dump({k: float(v) for k, v in metrics.items()}, f,
                           indent=2)
+    from train import shutdown_process_group
+    shutdown_process_group()
 
 
 if __name__ == '__main__':

@@ -46,6 +46,16 @@ def init_cpu_process_group():
     dist.init_process_group(backend='gloo')
 
 
+def shutdown_process_group():
+    """Leave the process group before exiting: gloo's threads abort the
+    process ('terminate called without an active exception') when the
+    interpreter exits with the group still alive."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def build_config(args) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} not found')
@@ -91,6 +101,7 @@ def main():
     check_config_tasks(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    shutdown_process_group()
 
 
 if __name__ == '__main__':
