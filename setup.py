@@ -20,7 +20,7 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mtlbox', 'mtlbox.*']),
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),
     extras_require=dict(tests=['pytest']),
     license='Apache-2.0',

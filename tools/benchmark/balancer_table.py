@@ -16,7 +16,8 @@ run is a fixed number of AdamW iterations through
 ``MultiTaskModel.train_step`` (so every balancer runs exactly as in the
 Runner), with ``after_train_epoch`` / ``after_val`` calls at epoch ends.
 Prints a markdown table: mean ± std of each metric and of delta_m (task
-average, %), and whether the balancer beats equal weighting (EW) on delta_m.
+average, %), delta_m minus EW's on the same seed, and whether the balancer
+beats equal weighting by more than that difference's standard deviation.
 """
 import argparse
 import copy
@@ -157,6 +158,36 @@ def run(bench, tasks, balancer, seed, args):
     return result
 
 
+def render_table(raw, keys):
+    """Markdown rows: mean ± std over seeds of each metric and delta_m, and
+    delta_m minus EW's on the same seed (paired), which removes the seed's
+    own luck. "beats EW" is yes/no only when that paired difference is
+    larger than its standard deviation, else "tie"."""
+    keys = list(keys) + ['delta_m', 'seconds']
+    ew = [r['delta_m'] for r in raw['runs'].get('EW', [])]
+
+    def fmt(values):
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return statistics.mean(values), std, (
+            f'{statistics.mean(values):.3f} ± {std:.3f}')
+
+    lines = ['| balancer | ' + ' | '.join(keys) +
+             ' | delta_m - EW (paired) | beats EW |',
+             '|' + ' --- |' * (len(keys) + 3)]
+    for name, results in raw['runs'].items():
+        cells = [fmt([r[k] for r in results])[2] for k in keys]
+        if ew and name != 'EW':
+            diff = [r['delta_m'] - e for r, e in zip(results, ew)]
+            mean, std, text = fmt(diff)
+            verdict = ('yes' if mean > std else 'no' if mean < -std else
+                       'tie')
+        else:
+            text, verdict = '-', '-'
+        lines.append(f'| {name} | ' + ' | '.join(cells) +
+                     f' | {text} | {verdict} |')
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--bench', choices=['synth', 'digits'],
@@ -171,8 +202,20 @@ def main():
     parser.add_argument('--train-size', type=int, default=256)
     parser.add_argument('--val-size', type=int, default=64)
     parser.add_argument('--out', help='write the markdown table here')
+    parser.add_argument('--keys', nargs='*', help='metrics shown with '
+                        '--from-json (default: all)')
     parser.add_argument('--json', help='write all raw results here')
+    parser.add_argument('--from-json',
+                        help='only re-render the table of a --json file')
     args = parser.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            raw = json.load(f)
+        keys = [k for k in raw['runs']['EW'][0]
+                if '/' in k] if 'EW' in raw['runs'] else []
+        keys = args.keys or keys
+        print('\n'.join(render_table(raw, keys)))
+        return
     torch.set_num_threads(2)
     import mtlbox
     mtlbox.register_all_modules()
@@ -199,21 +242,7 @@ def main():
             res['delta_m'] = delta_m(res, raw['baselines'][seed])['task_avg']
             raw['runs'].setdefault(name, []).append(res)
             print(f'{name} seed {seed}: {json.dumps(res)}', flush=True)
-    keys = bench['keys'] + ['delta_m', 'seconds']
-    ew = statistics.mean(r['delta_m'] for r in raw['runs'].get('EW', [])) \
-        if 'EW' in raw['runs'] else None
-    lines = ['| balancer | ' + ' | '.join(keys) + ' | beats EW |',
-             '|' + ' --- |' * (len(keys) + 2)]
-    for name, results in raw['runs'].items():
-        cells = []
-        for k in keys:
-            values = [r[k] for r in results]
-            std = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f'{statistics.mean(values):.3f} ± {std:.3f}')
-        mean_delta = statistics.mean(r['delta_m'] for r in results)
-        beats = '-' if ew is None or name == 'EW' else (
-            'yes' if mean_delta > ew else 'no')
-        lines.append(f'| {name} | ' + ' | '.join(cells) + f' | {beats} |')
+    lines = render_table(raw, bench['keys'])
     table = '\n'.join(lines)
     print(table)
     if args.out:
