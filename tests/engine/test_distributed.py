@@ -33,6 +33,9 @@ def _model(balancer):
     from tests.models.test_multitask_model import tiny_model
     model = tiny_model(balancer=balancer)
     model.grad_engine = 'sequential'
+    if balancer['type'] == 'SLGrad':  # the same held-out batch everywhere
+        held_out = _batch([['seg'], ['seg']], seed=99)
+        model.balancer.set_val_batches([held_out])
     for m in model.modules():  # BN statistics are per process under DDP
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.eval()
@@ -84,6 +87,7 @@ def _global_batches():
     dict(type='_GeoMeanForTest'),  # loss level, non-linear
     dict(type='MGDA'),  # gradient level (all-reduced G)
     dict(type='MGDAUB'),  # feature level (gathered feature gradients)
+    dict(type='SLGrad', main_task='seg'),  # sample level
 ])
 def test_two_gloo_processes_equal_one_process_with_double_batch(
         balancer, tmp_path):

@@ -4,7 +4,9 @@ from typing import Dict, List
 import torch
 from torch import Tensor
 
-from mtlbox.engine.distributed import finish_update
+from mtlbox.engine.distributed import (all_reduce_mean, all_reduce_sum,
+                                       finish_update, is_distributed,
+                                       world_size)
 from .slgrad import slgrad_weights
 
 
@@ -84,17 +86,29 @@ def apply_sample_step(model, balancer, data, task_losses, optim_wrapper):
     shared = model.shared_parameters()
     direction = main_task_gradient(model, balancer.next_val_batch(),
                                    balancer.main_task, shared)
+    if is_distributed():  # the held-out gradient of all ranks' batches
+        direction = [all_reduce_mean(d) for d in direction]
     with optim_wrapper.optim_context(model):
         per_sample = _per_sample_losses(model, data['inputs'],
                                         data['data_samples'], tasks)
     L = torch.stack([per_sample[t][0] for t in tasks])
     mask = torch.stack([per_sample[t][1] for t in tasks])
     scores = sample_scores(per_sample, shared, direction)
-    weights = slgrad_weights(scores, mask)
+    ranks = world_size()
+    if ranks > 1:
+        # global batch: normalise over every rank's (t, i); the gradients
+        # are averaged over ranks afterwards, hence the factor N below
+        pos = scores.clamp_min(0) * mask.to(scores.dtype)
+        denom = all_reduce_sum(pos.sum())
+        weights = torch.where(denom > 0, pos / denom.clamp_min(1e-30),
+                              torch.zeros_like(pos))
+    else:
+        weights = slgrad_weights(scores, mask)
     balancer.last_scores, balancer.last_weights = scores, weights
     balancer._set_task_weights(tasks, weights.sum(1))
     total = (weights * L).sum()
+    backprop = total * ranks
     # as update_params, with the gradient average over data-parallel ranks
-    optim_wrapper.backward(optim_wrapper.scale_loss(total))
+    optim_wrapper.backward(optim_wrapper.scale_loss(backprop))
     finish_update(optim_wrapper)
     return total.detach()
