@@ -9,6 +9,7 @@ rm -rf "$WORK_DIR"
 .venv/bin/python tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
 .venv/bin/python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
-    --out "$WORK_DIR/test_metrics.json" 2>&1 | tee "$WORK_DIR/test.log" \
-    | grep -v " - mmengine - " || true
-.venv/bin/python tools/analysis/quickstart_report.py "$WORK_DIR/test_metrics.json"
+    --out "$WORK_DIR/test_metrics.json" --no-progress 2>&1 \
+    | tee "$WORK_DIR/test.log" | { grep -v " - mmengine - " || true; }
+.venv/bin/python tools/analysis/quickstart_report.py "$WORK_DIR/test_metrics.json" \
+    --config "$CONFIG"
