@@ -22,6 +22,7 @@ beats equal weighting by more than that difference's standard deviation.
 import argparse
 import copy
 import json
+import os
 import statistics
 import time
 
@@ -207,7 +208,12 @@ def main():
     parser.add_argument('--json', help='write all raw results here')
     parser.add_argument('--from-json',
                         help='only re-render the table of a --json file')
+    parser.add_argument('--resume', action='store_true',
+                        help='keep the runs already in the --json file '
+                        '(it is rewritten after every run) and do the rest')
     args = parser.parse_args()
+    if args.resume and not args.json:
+        parser.error('--resume needs --json FILE (the partial results)')
     if args.from_json:
         with open(args.from_json) as f:
             raw = json.load(f)
@@ -224,12 +230,28 @@ def main():
     tasks = bench['tasks']
     bench['iters'] = args.iters
     raw = {'baselines': {}, 'runs': {}}
+    if args.resume and os.path.exists(args.json):
+        with open(args.json) as f:
+            raw = json.load(f)
+        # JSON object keys are strings; seeds are ints here.
+        raw['baselines'] = {int(k): v for k, v in raw['baselines'].items()}
+
+    def save():
+        if args.json:
+            tmp = args.json + '.tmp'
+            with open(tmp, 'w') as f:
+                json.dump(raw, f, indent=1, default=float)
+            os.replace(tmp, args.json)
+
     for seed in args.seeds:
+        if seed in raw['baselines']:
+            continue
         base = {}
         for task in tasks:
             base.update(run(bench, [task], dict(type='EW'), seed, args))
         base.pop('seconds', None)
         raw['baselines'][seed] = base
+        save()
         print(f'seed {seed} single-task: {json.dumps(base)}', flush=True)
     potentials = {t: statistics.mean(raw['baselines'][s][k]
                                      for s in args.seeds)
@@ -237,10 +259,12 @@ def main():
     bench['potentials'] = potentials
     for name in args.balancers:
         extra = BALANCER_DEFAULTS.get(name, lambda t, b: {})(tasks, bench)
-        for seed in args.seeds:
+        done = raw['runs'].setdefault(name, [])
+        for seed in args.seeds[len(done):]:
             res = run(bench, tasks, dict(type=name, **extra), seed, args)
             res['delta_m'] = delta_m(res, raw['baselines'][seed])['task_avg']
-            raw['runs'].setdefault(name, []).append(res)
+            done.append(res)
+            save()
             print(f'{name} seed {seed}: {json.dumps(res)}', flush=True)
     lines = render_table(raw, bench['keys'])
     table = '\n'.join(lines)
@@ -248,9 +272,6 @@ def main():
     if args.out:
         with open(args.out, 'w') as f:
             f.write(table + '\n')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(raw, f, indent=1, default=float)
 
 
 if __name__ == '__main__':
