@@ -119,6 +119,24 @@ class MultiTaskModel(BaseModel):
             feats = self.neck(feats)
         return list(feats)
 
+    def input_image(self, inputs: Tensor) -> Tensor:
+        """The batch as an image in [0, 1] (the preprocessor's ``(x - mean)
+        / std`` undone, channel order as the model sees it), for heads with
+        ``needs_input_image`` (a residual enhancement head)."""
+        pre = self.data_preprocessor
+        if getattr(pre, '_enable_normalize', False):
+            inputs = inputs * pre.std + pre.mean
+        return inputs / 255.0
+
+    def head_kwargs(self, head, inputs: Tensor, cache: dict) -> dict:
+        """``{'inputs': image}`` for a head that reads the input image
+        (computed once per batch through ``cache``), else ``{}``."""
+        if not getattr(head, 'needs_input_image', False):
+            return {}
+        if 'inputs' not in cache:
+            cache['inputs'] = self.input_image(inputs)
+        return cache
+
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
@@ -160,10 +178,13 @@ class MultiTaskModel(BaseModel):
         per_task = self.architecture(shared, local)
         losses = OrderedDict()
         counts = {}
+        cache = {}
         for task in local:
             head = self.heads[task]
             with record_normalizers() as normalizers:
-                head_losses = head.loss(per_task[task], data_samples)
+                head_losses = head.loss(per_task[task], data_samples,
+                                        **self.head_kwargs(head, inputs,
+                                                           cache))
             for name, value in head_losses.items():
                 losses[f'{task}.{name}'] = value
             # global normaliser: the valid elements of the head's first
@@ -192,8 +213,11 @@ class MultiTaskModel(BaseModel):
 
     def predict(self, inputs, data_samples):
         feats = self.architecture(self.extract_feat(inputs), self.tasks)
+        cache = {}
         for task in self.tasks:
-            self.heads[task].predict(feats[task], data_samples)
+            head = self.heads[task]
+            head.predict(feats[task], data_samples,
+                         **self.head_kwargs(head, inputs, cache))
         return data_samples
 
     # ------------------------------------------------------------- training

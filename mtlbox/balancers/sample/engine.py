@@ -14,6 +14,7 @@ def _per_sample_losses(model, inputs, data_samples, tasks):
     """``{task: (losses [B], labelled mask [B])}`` with a live graph."""
     feats = model.architecture(model.extract_feat(inputs), tasks)
     out = {}
+    cache = {}
     for task in tasks:
         head = model.heads[task]
         if not hasattr(head, 'loss_by_sample'):
@@ -21,7 +22,9 @@ def _per_sample_losses(model, inputs, data_samples, tasks):
                 f'SLGrad needs per-sample losses but the head of task '
                 f'{task!r} ({type(head).__name__}) has no loss_by_sample('
                 'feats, data_samples) -> (losses [B], mask [B])')
-        out[task] = head.loss_by_sample(feats[task], data_samples)
+        out[task] = head.loss_by_sample(
+            feats[task], data_samples,
+            **model.head_kwargs(head, inputs, cache))
     return out
 
 
@@ -32,8 +35,9 @@ def main_task_gradient(model, batch, main_task: str,
     data = model.data_preprocessor(batch, True)
     tasks = [main_task]
     feats = model.architecture(model.extract_feat(data['inputs']), tasks)
-    losses = model.heads[main_task].loss(feats[main_task],
-                                         data['data_samples'])
+    head = model.heads[main_task]
+    losses = head.loss(feats[main_task], data['data_samples'],
+                       **model.head_kwargs(head, data['inputs'], {}))
     if not losses:
         raise RuntimeError(
             f'SLGrad: the held-out batch has no sample labelled for the main '

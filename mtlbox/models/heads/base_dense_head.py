@@ -59,6 +59,10 @@ class BaseDenseHead(BaseModule):
     gt_field: str = ''
     pred_field: str = ''
     loss_name: str = 'loss'
+    #: heads that read the input image (e.g. a residual over it) set this;
+    #: the model then passes ``inputs=`` (RGB in [0, 1], the batch's padded
+    #: size) to :meth:`loss`, :meth:`loss_by_sample` and :meth:`predict`.
+    needs_input_image: bool = False
 
     def __init__(self,
                  in_channels: Union[int, List[int]],
@@ -114,13 +118,19 @@ class BaseDenseHead(BaseModule):
                              f' got {len(feats)}')
         return self.predictor(self.fuse(self.decoder(list(feats))))
 
-    def forward_train(self, feats, data_samples):
+    def forward_train(self, feats, data_samples, inputs=None):
         """Raw outputs at the padded input size, with labelled indices."""
         out = self(feats)
         size = data_samples[0].metainfo['batch_input_shape']
         out = F.interpolate(out, size=size, mode='bilinear',
                             align_corners=False)
-        return out, select_labeled(data_samples, self.key)
+        return self.combine_input(out, inputs), select_labeled(
+            data_samples, self.key)
+
+    def combine_input(self, out: Tensor, inputs: Optional[Tensor]) -> Tensor:
+        """Hook for heads with ``needs_input_image``: merge the raw output
+        (at the padded input size) with the input image. Identity here."""
+        return out
 
     def loss_inputs(self, out: Tensor) -> Tensor:
         """What the loss compares with the target (e.g. activated depth)."""
@@ -142,19 +152,19 @@ class BaseDenseHead(BaseModule):
         return {self.loss_name: self.loss_module(
             pred, target, per_sample=per_sample, **extra)}
 
-    def loss(self, feats, data_samples) -> Dict[str, Tensor]:
+    def loss(self, feats, data_samples, inputs=None) -> Dict[str, Tensor]:
         """``{loss_name: scalar}`` over labelled samples; ``{}`` if none."""
-        out, idx = self.forward_train(feats, data_samples)
+        out, idx = self.forward_train(feats, data_samples, inputs)
         if not idx:
             return {}
         target = self.target(stack_field(data_samples, self.gt_field, idx))
         return self._losses(self.loss_inputs(out[idx]), target,
                             **self.loss_extras(data_samples, idx, out))
 
-    def loss_by_sample(self, feats, data_samples):
+    def loss_by_sample(self, feats, data_samples, inputs=None):
         """Per-sample losses [B] (components summed) and the labelled mask
         [B] (for SLGrad)."""
-        out, idx = self.forward_train(feats, data_samples)
+        out, idx = self.forward_train(feats, data_samples, inputs)
         losses = out.new_zeros(len(data_samples))
         mask = torch.zeros(len(data_samples), dtype=torch.bool,
                            device=out.device)
@@ -175,12 +185,13 @@ class BaseDenseHead(BaseModule):
     def postprocess(self, out: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def predict(self, feats, data_samples) -> None:
+    def predict(self, feats, data_samples, inputs=None) -> None:
         """Fill ``pred_field`` of each sample at its ``ori_shape``."""
         out = self(feats)
         size = data_samples[0].metainfo['batch_input_shape']
         out = F.interpolate(out, size=size, mode='bilinear',
                             align_corners=False)
+        out = self.combine_input(out, inputs)
         for i, sample in enumerate(data_samples):
             h, w = sample.metainfo['img_shape'][:2]
             one = out[i:i + 1, :, :h, :w]

@@ -77,10 +77,14 @@ def test_multiple_losses_and_names():
     assert losses.shape == (2, ) and mask.all()
 
 
-def test_enhance_head_ignores_padding_and_predicts_rgb():
-    head = EnhanceHead([8] * 3, loss=[dict(type='PixelL1Loss'),
-                                      dict(type='SSIMLoss')]).eval()
+@pytest.mark.parametrize('residual', [True, False])
+def test_enhance_head_ignores_padding_and_predicts_rgb(residual):
+    head = EnhanceHead([8] * 3, residual=residual,
+                       loss=[dict(type='PixelL1Loss'),
+                             dict(type='SSIMLoss')]).eval()
     head.task = 'enhance'
+    if residual:  # start away from the identity so the output varies
+        torch.nn.init.normal_(head.predictor.weight, std=0.5)
     clean = torch.rand(3, 32, 32)
     padded = clean.clone()
     padded[:, 24:] = 0  # padding rows of a 24x32 image
@@ -89,12 +93,34 @@ def test_enhance_head_ignores_padding_and_predicts_rgb():
     s2 = sample(['enhance'], shape=(24, 32), gt_clean_img=PixelData(
         data=clean))
     f = [x[:1] for x in feats()]
-    l1 = head.loss(f, [s1])
-    l2 = head.loss(f, [s2])
+    kw = dict(inputs=torch.rand(1, 3, 32, 32)) if residual else {}
+    l1 = head.loss(f, [s1], **kw)
+    l2 = head.loss(f, [s2], **kw)
     assert torch.allclose(l1['loss_l1'], l2['loss_l1'])  # padding unseen
-    head.predict(f, [s1])
+    head.predict(f, [s1], **kw)
     out = s1.pred_clean_img.data
     assert out.shape == (3, 24, 32) and out.min() >= 0 and out.max() <= 1
+
+
+def test_enhance_head_is_a_residual_over_the_input():
+    """Untrained (zero last conv), the residual head returns its input; its
+    L1 loss is then exactly mean |input - target|, and a known output r
+    gives input + r."""
+    head = EnhanceHead([8] * 3).eval()
+    head.task = 'enhance'
+    x = torch.rand(1, 3, 32, 32)
+    target = torch.rand(3, 32, 32)
+    s = sample(['enhance'], gt_clean_img=PixelData(data=target))
+    f = [t[:1] for t in feats()]
+    head.predict(f, [s], inputs=x)
+    assert torch.equal(s.pred_clean_img.data, x[0])
+    loss = head.loss(f, [s], inputs=x)['loss_l1']
+    assert torch.allclose(loss, (x[0] - target).abs().mean())
+    torch.nn.init.constant_(head.predictor.bias, 0.25)
+    head.predict(f, [s], inputs=x)
+    assert torch.allclose(s.pred_clean_img.data, (x[0] + 0.25).clamp(0, 1))
+    with pytest.raises(ValueError, match='inputs='):
+        head.loss(f, [s])
 
 
 def test_binary_and_parts_heads_fill_their_fields():

@@ -61,3 +61,24 @@ def test_det_and_enhance_learn():
     assert before['AP50'] < 0.05
     assert after['AP50'] > before['AP50'] + 0.3, (before, after)
     assert after['psnr'] > before['psnr'] + 5.0, (before, after)
+
+
+def test_untrained_residual_enhancement_returns_the_input_image():
+    """Through MultiTaskModel the residual head gets the input image with the
+    preprocessor's BGR->RGB and normalisation undone: untrained, its
+    prediction is the degraded input itself (RGB, [0, 1])."""
+    dataset = DATASETS.build(dict(
+        type='SynthScenes', num_samples=2, img_size=(40, 56), seed=1,
+        tasks=('enhance', ), underwater=True,
+        pipeline=[dict(type='PackMTLInputs')]))
+    model = MODELS.build(dict(
+        type='MultiTaskModel',
+        backbone=dict(type='ResNet', depth=18, out_indices=(1, 2)),
+        heads=dict(enhance=dict(type='EnhanceHead', in_channels=[128, 256],
+                                channels=8)))).eval()
+    samples = [dataset[i] for i in range(2)]
+    with torch.no_grad():
+        out = model.test_step(collate(samples))
+    for pred, raw in zip(out, samples):
+        expected = raw['inputs'].flip(0).float() / 255  # BGR uint8 -> RGB
+        assert torch.allclose(pred.pred_clean_img.data, expected, atol=1e-5)
