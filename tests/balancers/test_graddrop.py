@@ -30,3 +30,19 @@ def test_leak_and_roundtrip(roundtrip):
     G = torch.randn(3, 50)
     roundtrip(dict(type='GradDrop', tasks=['a', 'b', 'c']),
               lambda b, k: b.aggregate(G, torch.ones(3)))
+
+
+def test_blocks_do_not_change_the_result():
+    """Blocked evaluation (a block size that does not divide P) equals one
+    pass over the whole vector, with and without leak."""
+    g = torch.Generator().manual_seed(0)
+    G = torch.randn(3, 10, generator=g)
+    u = torch.rand(10, generator=g)
+    for leak in (0.0, 0.3):
+        whole = graddrop(G, u, leak, chunk=10)
+        assert torch.equal(graddrop(G, u, leak, chunk=3), whole)
+        pos, neg = G.clamp_min(0).sum(0), G.clamp_max(0).sum(0)
+        purity = (1 + G.sum(0) / G.abs().sum(0)) / 2
+        picked = torch.where(purity > u, pos, neg)
+        assert torch.allclose(whole, leak * (pos + neg) +
+                              (1 - leak) * picked)
