@@ -280,7 +280,7 @@ class MultiTaskModel(BaseModel):
         elif balancer.needs == 'samples':
             from mtlbox.balancers.sample.engine import apply_sample_step
             total = apply_sample_step(self, balancer, data, per_task,
-                                      optim_wrapper)
+                                      optim_wrapper, trunk=trunk)
         else:
             raise ValueError(f'balancer {type(balancer).__name__} has '
                              f'needs={balancer.needs!r}; expected losses, '

@@ -79,3 +79,17 @@ def test_hook_hands_over_val_loader(tiny_model, batches):
                              val_loop=None)
     with pytest.raises(RuntimeError, match='val_dataloader'):
         BalancerHook().before_train(runner)
+
+
+def test_backbone_runs_once_per_batch(tiny_model, batches, optim):
+    """One step runs the backbone on the training batch once (its maps are
+    reused for the per-sample losses) and once on the held-out batch, so
+    BatchNorm statistics see each batch once."""
+    model = tiny_model(dict(type='SLGrad', main_task='depth'))
+    model.balancer.set_val_batches(batches(1, seed=5))
+    sizes = []
+    model.backbone.register_forward_hook(
+        lambda mod, args, out: sizes.append(args[0].shape[0]))
+    data = batches(1, batch_size=3)[0]
+    model.train_step(data, optim(model))
+    assert len(sizes) == 2, sizes

@@ -10,9 +10,15 @@ from mtlbox.engine.distributed import (all_reduce_mean, all_reduce_sum,
 from .slgrad import slgrad_weights
 
 
-def _per_sample_losses(model, inputs, data_samples, tasks):
-    """``{task: (losses [B], labelled mask [B])}`` with a live graph."""
-    feats = model.architecture(model.extract_feat(inputs), tasks)
+def _per_sample_losses(model, inputs, data_samples, tasks, trunk=None):
+    """``{task: (losses [B], labelled mask [B])}`` with a live graph.
+
+    ``trunk``: the shared maps of ``inputs`` already computed (with their
+    graph) by the step's forward; the backbone then runs once per step.
+    """
+    if trunk is None:
+        trunk = model.extract_feat(inputs)
+    feats = model.architecture(trunk, tasks)
     out = {}
     cache = {}
     for task in tasks:
@@ -68,13 +74,15 @@ def sample_scores(per_sample: Dict[str, tuple], shared: List[Tensor],
     return scores.detach()
 
 
-def apply_sample_step(model, balancer, data, task_losses, optim_wrapper):
+def apply_sample_step(model, balancer, data, task_losses, optim_wrapper,
+                      trunk=None):
     """Weigh per-sample, per-task losses and step ``optim_wrapper``.
 
     ``data`` is the preprocessed batch (``inputs``, ``data_samples``);
     ``task_losses`` the batch-mean per-task losses (only their keys are used:
-    the per-sample losses need their own forward through
-    ``head.loss_by_sample``). Steps:
+    the per-sample losses come from ``head.loss_by_sample``); ``trunk`` the
+    shared maps of the step's forward, reused so the backbone runs (and
+    updates BatchNorm statistics) once. Steps:
 
     1. ``v`` = gradient of the main task's loss on a held-out batch
        (``balancer.next_val_batch()``) w.r.t. the shared parameters;
@@ -94,7 +102,7 @@ def apply_sample_step(model, balancer, data, task_losses, optim_wrapper):
         direction = [all_reduce_mean(d) for d in direction]
     with optim_wrapper.optim_context(model):
         per_sample = _per_sample_losses(model, data['inputs'],
-                                        data['data_samples'], tasks)
+                                        data['data_samples'], tasks, trunk)
     L = torch.stack([per_sample[t][0] for t in tasks])
     mask = torch.stack([per_sample[t][1] for t in tasks])
     scores = sample_scores(per_sample, shared, direction)
