@@ -29,9 +29,10 @@ model = dict(
                   label_index=0),
         right=dict(type='ClsHead', in_channels=50, num_classes=10,
                    label_index=1)),
-    # 1200 training pairs / 64 = 19 iterations per epoch
+    # total_iters='auto': the run's length (1200 training pairs / 64 = 19
+    # iterations per epoch x max_epochs), set by BalancerHook
     balancer=dict(type='GeMTL', p_start=-0.5, p_end=0.5,
-                  total_iters=19 * max_epochs))
+                  total_iters='auto'))
 
 # training pairs 0..1199 of the 1437-digit train split; 1200..1436 are the
 # held-out pairs of digits_slgrad.py; the 360-digit test split evaluates

@@ -1,5 +1,8 @@
 from types import SimpleNamespace
 
+import pytest
+import torch
+
 from mtlbox.engine.hooks.balancer_hook import BalancerHook
 
 KEYS = dict(seg='s', depth='d', normal='n')
@@ -9,7 +12,8 @@ def _runner(model, resume, epoch, calls):
     loop = SimpleNamespace(run=lambda: calls.append(epoch))
     return SimpleNamespace(
         model=model, _resume=resume, epoch=epoch, val_loop=loop,
-        train_loop=SimpleNamespace(val_begin=1, val_interval=2),
+        train_loop=SimpleNamespace(val_begin=1, val_interval=2,
+                                   max_iters=100),
         logger=SimpleNamespace(info=lambda msg: None))
 
 
@@ -35,3 +39,21 @@ def test_after_val_and_epoch_reach_balancer(tiny_model):
                              logger=SimpleNamespace(info=lambda msg: None))
     BalancerHook().after_val_epoch(runner, dict(s=0.5, d=0.25, n=0.1))
     assert model.balancer.kpi.kappa.tolist() == [0.5, 0.25, 0.1]
+
+
+def test_auto_total_iters_is_the_runs_length(tiny_model):
+    """GeMTL total_iters='auto' (here inside Compose) becomes the train
+    loop's max_iters before training; p then moves by 1/100 per step."""
+    model = tiny_model(dict(type='Compose', loss_weighting=dict(
+        type='GeMTL', p_start=-0.5, p_end=0.5, total_iters='auto'),
+        grad_method=dict(type='PCGrad')))
+    gemtl = model.balancer.loss_weighting
+    with pytest.raises(RuntimeError, match="total_iters='auto'"):
+        gemtl.p
+    BalancerHook().before_train(_runner(model, False, 0, []))
+    assert gemtl.total_iters == 100
+    losses = dict(seg=torch.tensor(1.0), depth=torch.tensor(2.0),
+                  normal=torch.tensor(3.0))
+    for _ in range(30):
+        gemtl.weigh(losses)
+    assert gemtl.p == pytest.approx(-0.5 + 30 / 100)

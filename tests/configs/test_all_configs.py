@@ -13,6 +13,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData, LabelData, PixelData
 
+from mtlbox.engine.hooks.balancer_hook import resolve_total_iters
 from mtlbox.registry import DATASETS, MODELS
 from mtlbox.structures import MTLDataSample
 from mtlbox.utils import check_config_tasks, check_config_types
@@ -87,6 +88,7 @@ def _checked(path):
 
 def _train_step(model, data):
     model.grad_engine = 'sequential'
+    resolve_total_iters(model.balancer, 100)  # as BalancerHook does
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     before = [p.detach().clone() for p in model.shared_parameters()]
     logs = model.train_step(data, optim)

@@ -12,6 +12,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 
 from mtlbox.datasets.fixtures import write_fixture
+from mtlbox.engine.hooks.balancer_hook import resolve_total_iters
 from mtlbox.registry import DATASETS, MODELS
 from mtlbox.utils import check_config_tasks, check_config_types
 
@@ -96,6 +97,7 @@ def test_config_builds_and_trains(path, tmp_path):
     assert model.tasks == tasks
     before = [p.detach().clone() for p in model.shared_parameters()]
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-2))
+    resolve_total_iters(model.balancer, 100)  # as BalancerHook does
     model.train()
     for batch in _batches(dataset):
         labeled = {t for s in batch['data_samples'] for t in s.labeled_tasks}

@@ -1,5 +1,5 @@
 """GeMTL: generalized (power) mean of the task losses."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch
 from torch import Tensor
@@ -31,7 +31,10 @@ class GeMTL(BaseBalancer):
     ``p_end`` (step ``(p_end - p_start) / total_iters`` per training
     iteration) and stays at ``p_end`` afterwards; the default
     ``p_start=-0.5, p_end=0.5`` is the paper's "from -0.5, +1/total_iters
-    per iteration". Without ``total_iters`` p stays at ``p_start``. For
+    per iteration". ``total_iters='auto'`` takes the Runner's training
+    length (``train_cfg`` max iterations, set by ``BalancerHook`` before
+    training), so the schedule always spans the run. Without
+    ``total_iters`` p stays at ``p_start``. For
     ``|p| < geo_threshold`` the geometric mean is used (as the reference).
 
     State: the iteration counter (buffer), so a resumed run continues the
@@ -42,12 +45,14 @@ class GeMTL(BaseBalancer):
     needs = 'losses'
 
     def __init__(self, tasks, p_start: float = -0.5, p_end: float = 0.5,
-                 total_iters: Optional[int] = None,
+                 total_iters: Union[int, str, None] = None,
                  geo_threshold: float = 0.1):
         super().__init__(tasks)
-        if total_iters is not None and total_iters <= 0:
-            raise ValueError(f'GeMTL total_iters={total_iters}: must be > 0 '
-                             '(or None for a constant p)')
+        if total_iters != 'auto' and total_iters is not None and (
+                isinstance(total_iters, str) or total_iters <= 0):
+            raise ValueError(f'GeMTL total_iters={total_iters!r}: must be > '
+                             "0, 'auto' (the Runner's max iterations) or "
+                             'None (a constant p)')
         self.p_start, self.p_end = float(p_start), float(p_end)
         self.total_iters = total_iters
         self.geo_threshold = float(geo_threshold)
@@ -57,6 +62,12 @@ class GeMTL(BaseBalancer):
     def p(self) -> float:
         if self.total_iters is None:
             return self.p_start
+        if self.total_iters == 'auto':
+            raise RuntimeError(
+                "GeMTL total_iters='auto' was never resolved: it is set from "
+                'the Runner by BalancerHook (custom_hooks of '
+                'configs/_base_/default_runtime.py); outside a Runner give '
+                'total_iters=<int>')
         frac = min(int(self.iteration) / self.total_iters, 1.0)
         return self.p_start + (self.p_end - self.p_start) * frac
 

@@ -5,6 +5,18 @@ from mmengine.model import is_model_wrapper
 from mtlbox.registry import HOOKS
 
 
+def resolve_total_iters(balancer, max_iters: int) -> list:
+    """Set ``total_iters='auto'`` of ``balancer`` and of every balancer
+    inside it (``Compose``) to ``max_iters``, the run's training length;
+    returns the class names of those set."""
+    done = []
+    for module in [balancer] + list(balancer.modules()):
+        if getattr(module, 'total_iters', None) == 'auto':
+            module.total_iters = int(max_iters)
+            done.append(type(module).__name__)
+    return done
+
+
 def get_balancer(runner):
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
@@ -23,7 +35,8 @@ class BalancerHook(Hook):
       the visualizer backends as ``balancer/<task>`` (the per-step weights
       are also in the model's log variables ``<task>.weight``, which the
       LoggerHook prints);
-    - ``before_train``: a sample-level balancer without a held-out stream
+    - ``before_train``: ``total_iters='auto'`` of a scheduled balancer
+      (GeMTL) becomes the train loop's ``max_iters``; a sample-level balancer without a held-out stream
       (SLGrad) gets the Runner's ``val_dataloader``; on resume, a balancer
       driven by validation metrics (DTP, AMTL) gets the evaluation that
       followed the resumed epoch's checkpoint replayed (mmengine saves the
@@ -47,6 +60,10 @@ class BalancerHook(Hook):
         balancer = get_balancer(runner)
         if balancer is None:
             return
+        for name in resolve_total_iters(balancer,
+                                        runner.train_loop.max_iters):
+            runner.logger.info(f"BalancerHook: {name} total_iters='auto' -> "
+                               f'{runner.train_loop.max_iters}')
         if self.revalidate_on_resume and self._missed_val(runner, balancer):
             runner.logger.info('BalancerHook: replaying the validation of '
                                f'epoch {runner.epoch} for '
