@@ -160,9 +160,9 @@ class MultiTaskModel(BaseModel):
         contributes an exact zero loss, and every loss is renormalised by the
         global count (``local_sum / global_count * N``) so that averaging over
         ranks gives the global-batch loss and gradient. The count is the
-        number of valid elements of the head's first masked mean (pixels of
-        dense heads) or, for heads that normalise otherwise (detection by
-        positives), the number of labelled samples.
+        first divisor the head reported (``record_normalizer``: valid pixels
+        of a masked mean, positive anchors of the detection loss), else its
+        number of labelled samples.
         """
         trunk = self.extract_feat(inputs)
         shared = trunk

@@ -29,9 +29,17 @@ class _GeoMeanForTest(BaseBalancer):
         return logs.mean().exp()
 
 
-def _model(balancer):
+# detection (normalised by its positive anchors) labelled on both ranks with
+# different numbers of boxes, segmentation on one sample of each rank
+DET_LABELS = [
+    [['det', 'seg'], ['det']],
+    [['det'], ['det', 'seg']],
+]
+
+
+def _model(balancer, tasks=('seg', 'depth', 'normal')):
     from tests.models.test_multitask_model import tiny_model
-    model = tiny_model(balancer=balancer)
+    model = tiny_model(balancer=balancer, tasks=tasks)
     model.grad_engine = 'sequential'
     if balancer['type'] == 'SLGrad':  # the same held-out batch everywhere
         held_out = _batch([['seg'], ['seg']], seed=99)
@@ -56,7 +64,8 @@ def _steps(model, batches, clip=None):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _worker(rank, world, init_file, balancer, out_dir):
+def _worker(rank, world, init_file, balancer, out_dir, labels=RANK_LABELS,
+            tasks=('seg', 'depth', 'normal')):
     os.environ['OMP_NUM_THREADS'] = '1'
     torch.set_num_threads(1)
     import mtlbox
@@ -64,22 +73,43 @@ def _worker(rank, world, init_file, balancer, out_dir):
     dist.init_process_group('gloo', init_method=f'file://{init_file}',
                             rank=rank, world_size=world)
     from mtlbox.engine import MTLDistributedDataParallel
-    model = MTLDistributedDataParallel(_model(balancer))
-    batches = [_batch(RANK_LABELS[rank], seed=10 * step + rank)
+    model = MTLDistributedDataParallel(_model(balancer, tasks))
+    batches = [_batch(labels[rank], seed=10 * step + rank)
                for step in range(2)]
     state = _steps(model.module, batches, clip=dict(max_norm=1.0))
     torch.save(state, os.path.join(out_dir, f'rank{rank}.pth'))
     dist.destroy_process_group()
 
 
-def _global_batches():
+def _global_batches(labels=RANK_LABELS):
     out = []
     for step in range(2):
-        parts = [_batch(RANK_LABELS[r], seed=10 * step + r) for r in range(2)]
+        parts = [_batch(labels[r], seed=10 * step + r) for r in range(2)]
         out.append(dict(
             inputs=parts[0]['inputs'] + parts[1]['inputs'],
             data_samples=parts[0]['data_samples'] + parts[1]['data_samples']))
     return out
+
+
+def _compare_with_one_process(tmp_path, balancer, labels=RANK_LABELS,
+                              tasks=('seg', 'depth', 'normal')):
+    ctx = mp.get_context('spawn')
+    procs = [ctx.Process(target=_worker,
+                         args=(r, 2, str(tmp_path / 'init'), balancer,
+                               str(tmp_path), labels, tasks))
+             for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    reference = _steps(_model(balancer, tasks), _global_batches(labels),
+                       clip=dict(max_norm=1.0))
+    for rank in range(2):
+        state = torch.load(tmp_path / f'rank{rank}.pth')
+        for key, value in reference.items():
+            torch.testing.assert_close(state[key], value, rtol=1e-4,
+                                       atol=1e-5, msg=f'rank {rank}: {key}')
 
 
 @pytest.mark.parametrize('balancer', [
@@ -91,19 +121,12 @@ def _global_batches():
 ])
 def test_two_gloo_processes_equal_one_process_with_double_batch(
         balancer, tmp_path):
-    ctx = mp.get_context('spawn')
-    procs = [ctx.Process(target=_worker,
-                         args=(r, 2, str(tmp_path / 'init'), balancer,
-                               str(tmp_path))) for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(300)
-        assert p.exitcode == 0
-    reference = _steps(_model(balancer), _global_batches(),
-                       clip=dict(max_norm=1.0))
-    for rank in range(2):
-        state = torch.load(tmp_path / f'rank{rank}.pth')
-        for key, value in reference.items():
-            torch.testing.assert_close(state[key], value, rtol=1e-4,
-                                       atol=1e-5, msg=f'rank {rank}: {key}')
+    _compare_with_one_process(tmp_path, balancer)
+
+
+def test_detection_normalised_by_global_positives(tmp_path):
+    """The detection losses divide by the number of positive anchors: under
+    data parallelism by the global count, so ranks with different numbers
+    of boxes still give the global-batch update."""
+    _compare_with_one_process(tmp_path, dict(type='EW'), DET_LABELS,
+                              ('det', 'seg'))

@@ -3,7 +3,7 @@ import copy
 import pytest
 import torch
 from mmengine.optim import OptimWrapper
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 
 from mtlbox.models import MultiTaskModel
 from mtlbox.structures import MTLDataSample
@@ -16,7 +16,10 @@ def tiny_model(balancer=None, tasks=('seg', 'depth', 'normal')):
         seg=dict(type='SegHead', in_channels=[16, 16], num_classes=3,
                  channels=8),
         depth=dict(type='DepthHead', in_channels=[16, 16], channels=8),
-        normal=dict(type='NormalHead', in_channels=[16, 16], channels=8))
+        normal=dict(type='NormalHead', in_channels=[16, 16], channels=8),
+        det=dict(type='ATSSDetHead', num_classes=2, in_channels=16,
+                 feat_channels=8, strides=(16, 32), anchor_sizes=(12, 24),
+                 topk=4))
     torch.manual_seed(0)
     return MultiTaskModel(
         backbone=dict(type='ResNet', depth=18, out_indices=(2, 3)),
@@ -43,6 +46,15 @@ def batch(labels, seed=0):
         if 'normal' in tasks:
             n = torch.randn(3, H, W, generator=g)
             s.gt_normal = PixelData(data=n / n.norm(dim=0, keepdim=True))
+        if 'det' in tasks:  # 1-3 boxes of 8-20 px
+            k = int(torch.randint(1, 4, (1, ), generator=g))
+            xy = torch.rand(k, 2, generator=g) * (W - 20)
+            wh = 8 + torch.rand(k, 2, generator=g) * 12
+            inst = InstanceData()
+            inst.bboxes = torch.cat([xy, xy + wh], 1)
+            inst.labels = torch.randint(0, 2, (k, ), generator=g)
+            inst.ignore_flags = torch.zeros(k, dtype=torch.bool)
+            s.gt_instances = inst
         samples.append(s)
     return dict(inputs=inputs, data_samples=samples)
 

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torchvision.ops import batched_nms
 
 from mtlbox.registry import MODELS
+from ..losses.utils import record_normalizer
 from ..task_modules import AnchorGenerator, SSDBoxCoder, atss_assign
 from .base_dense_head import select_labeled
 from .layers import MBConv, conv_bn_act
@@ -79,6 +80,7 @@ def atss_det_loss(cls_logits: Tensor,
         gt_boxes_pos.append(target_boxes)
     num_pos = sum(len(b) for b in pred_boxes)
     avg = max(float(num_pos), 1.0)
+    record_normalizer(avg)  # data parallelism divides by the global count
     cls = loss_cls(cls_logits.reshape(-1, num_classes),
                    targets.reshape(-1, num_classes),
                    pos_mask.reshape(-1, num_classes), avg_factor=avg,

@@ -20,6 +20,16 @@ def record_normalizers():
         _RECORDERS.pop()
 
 
+def record_normalizer(count: float) -> None:
+    """Report the divisor of a batch-level loss (e.g. the number of
+    positive anchors of a detection loss) to :func:`record_normalizers`;
+    a loss that divides its batch sum by something should call this (once,
+    before any :func:`masked_mean`) so data parallelism can use the global
+    divisor."""
+    if _RECORDERS:
+        _RECORDERS[-1].append(float(count))
+
+
 def masked_mean(values: Tensor, valid: Tensor, per_sample: bool = False):
     """Mean of ``values`` [B, H, W] over ``valid`` pixels.
 
@@ -29,8 +39,8 @@ def masked_mean(values: Tensor, valid: Tensor, per_sample: bool = False):
     still depends on ``values`` (so autograd sees the graph).
     """
     valid = valid.to(values.dtype)
-    if _RECORDERS and not per_sample:
-        _RECORDERS[-1].append(float(valid.sum()))
+    if not per_sample:
+        record_normalizer(valid.sum())
     # callers replace invalid targets by a finite value first: NaN * 0 is NaN
     values = values * valid
     if per_sample:
