@@ -6,7 +6,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-custom_hooks = [dict(type='BalancerHook')]
+custom_hooks = [dict(type='BalancerHook'), dict(type='AugmentationRNGHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

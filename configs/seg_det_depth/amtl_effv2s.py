@@ -38,7 +38,8 @@ val_evaluator = dict(
     ])
 test_evaluator = val_evaluator
 
-custom_hooks = [dict(type='BalancerHook'), {{_base_.ema_hook}}]
+custom_hooks = [dict(type='BalancerHook'), dict(type='AugmentationRNGHook'),
+                {{_base_.ema_hook}}]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
                     save_best='mtl/amtl_score', rule='greater'))

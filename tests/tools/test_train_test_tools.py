@@ -15,7 +15,9 @@ CONFIG = os.path.join(ROOT, 'configs/synth/hps_r18_ew_synth.py')
 TINY_CONFIG = """
 _base_ = [{base!r}]
 _data = dict(num_samples=8, img_size=(32, 32),
-             pipeline=[dict(type='PackMTLInputs')])
+             pipeline=[dict(type='MTLRandomFlip'),
+                       dict(type='MTLPhotometricDistortion'),
+                       dict(type='PackMTLInputs')])
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
                         dataset=_data)
 val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
@@ -28,7 +30,8 @@ randomness = dict(seed=0, deterministic=True)
 
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
-    # no random augmentation: a resumed run must match an uninterrupted one
+    # random flips and colour changes: per-sample draws (AugmentationRNGHook)
+    # make a resumed run see the data of an uninterrupted one
     path = tmp_path_factory.mktemp('cfg') / 'tiny.py'
     path.write_text(TINY_CONFIG.format(base=CONFIG))
     return str(path)
@@ -57,7 +60,11 @@ def weights(path):
 
 def test_killed_run_resumes_exactly_and_tests(config, tmp_path):
     """SIGKILL a run after its 2nd checkpoint; resuming gives bit-identical
-    weights to an uninterrupted run."""
+    weights to an uninterrupted run, with random augmentation, even though
+    the interrupted run loads data with 2 persistent workers and the
+    uninterrupted one in the main process."""
+    workers = ['train_dataloader.num_workers=2',
+               'train_dataloader.persistent_workers=True']
     straight = tmp_path / 'straight'
     train(config, straight, 3)
     killed = tmp_path / 'killed'
@@ -65,7 +72,7 @@ def test_killed_run_resumes_exactly_and_tests(config, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, 'tools/train.py', config, '--work-dir', str(killed),
          '--cfg-options', 'train_cfg.max_epochs=3',
-         'param_scheduler.1.T_max=3'],
+         'param_scheduler.1.T_max=3', *workers],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -76,7 +83,8 @@ def test_killed_run_resumes_exactly_and_tests(config, tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    log = train(config, killed, 3, '--resume', str(killed / 'epoch_2.pth'))
+    log = train(config, killed, 3, *workers, '--resume',
+                str(killed / 'epoch_2.pth'))
     assert 'resumed epoch: 2' in log
     a = weights(straight / 'epoch_3.pth')
     b = weights(killed / 'epoch_3.pth')

@@ -26,7 +26,7 @@ class MTLRandomFlip(BaseTransform):
         self.rng = WorkerRNG(seed)
 
     def transform(self, results):
-        flip = bool(self.rng().random() < self.prob)
+        flip = bool(self.rng(results).random() < self.prob)
         results['flip'] = flip
         results['flip_direction'] = 'horizontal' if flip else None
         if not flip:
@@ -152,7 +152,7 @@ class MTLResize(BaseTransform):
         import cv2
         scale = self.scale
         if self.ratio_range is not None:
-            f = self.rng().uniform(*self.ratio_range)
+            f = self.rng(results).uniform(*self.ratio_range)
             scale = (int(scale[0] * f + 0.5), int(scale[1] * f + 0.5))
         h, w = results['img'].shape[:2]
         new_w, new_h = rescale_size((h, w), scale, self.keep_ratio)
@@ -209,10 +209,10 @@ class MTLRandomCrop(BaseTransform):
         self.max_tries = max_tries
         self.rng = WorkerRNG(seed)
 
-    def _window(self, h, w):
+    def _window(self, h, w, rng):
         ch, cw = min(self.crop_size[0], h), min(self.crop_size[1], w)
-        y0 = int(self.rng().integers(0, h - ch + 1))
-        x0 = int(self.rng().integers(0, w - cw + 1))
+        y0 = int(rng.integers(0, h - ch + 1))
+        x0 = int(rng.integers(0, w - cw + 1))
         return y0, x0, ch, cw
 
     @staticmethod
@@ -228,8 +228,9 @@ class MTLRandomCrop(BaseTransform):
     def transform(self, results):
         h, w = results['img'].shape[:2]
         boxes = results.get('gt_bboxes')
+        rng = self.rng(results)
         for _ in range(self.max_tries):
-            y0, x0, ch, cw = self._window(h, w)
+            y0, x0, ch, cw = self._window(h, w, rng)
             if boxes is None or len(boxes) == 0:
                 break
             _, keep = self.crop_boxes(boxes, y0, x0, ch, cw)
@@ -316,10 +317,11 @@ class MTLRandomScaleCrop(BaseTransform):
 
     def transform(self, results):
         h, w = results['img'].shape[:2]
-        s = self.scales[int(self.rng().integers(len(self.scales)))]
+        rng = self.rng(results)
+        s = self.scales[int(rng.integers(len(self.scales)))]
         ch, cw = max(1, int(h / s)), max(1, int(w / s))
         crop = MTLRandomCrop((ch, cw))
-        crop.rng = _Fixed(self.rng())
+        crop.rng = _Fixed(rng)
         results = crop(results)
         results = MTLResize((w, h), depth_interp=self.depth_interp,
                             scale_depth=True)(results)
@@ -333,7 +335,7 @@ class _Fixed:
     def __init__(self, gen):
         self.gen = gen
 
-    def __call__(self):
+    def __call__(self, results=None):
         return self.gen
 
 
@@ -360,7 +362,7 @@ class MTLRandomExpand(BaseTransform):
         self.rng = WorkerRNG(seed)
 
     def transform(self, results):
-        rng = self.rng()
+        rng = self.rng(results)
         if rng.random() >= self.prob:
             return results
         h, w = results['img'].shape[:2]

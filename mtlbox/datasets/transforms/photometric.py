@@ -33,28 +33,29 @@ class MTLPhotometricDistortion(BaseTransform):
         self.prob = prob
         self.rng = WorkerRNG(seed)
 
-    def _do(self):
-        return self.rng().random() < self.prob
-
     def transform(self, results):
+        rng = self.rng(results)
+
+        def coin():
+            return rng.random() < self.prob
+
         img = results['img'].astype(np.float32)
-        if self._do():
-            img += self.rng().uniform(-self.brightness_delta,
-                                    self.brightness_delta)
-        if self._do():
-            img *= self.rng().uniform(*self.contrast_range)
+        if coin():
+            img += rng.uniform(-self.brightness_delta, self.brightness_delta)
+        if coin():
+            img *= rng.uniform(*self.contrast_range)
         img = np.clip(img, 0, 255)
         if img.ndim == 3 and img.shape[2] == 3:
-            sat, hue = self._do(), self._do()
+            sat, hue = coin(), coin()
             if sat or hue:
                 hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV)
                 hsv = hsv.astype(np.float32)
                 if sat:
                     hsv[..., 1] = np.clip(
-                        hsv[..., 1] * self.rng().uniform(
+                        hsv[..., 1] * rng.uniform(
                             *self.saturation_range), 0, 255)
                 if hue:
-                    hsv[..., 0] = (hsv[..., 0] + self.rng().uniform(
+                    hsv[..., 0] = (hsv[..., 0] + rng.uniform(
                         -self.hue_delta, self.hue_delta)) % 180
                 img = cv2.cvtColor(hsv.astype(np.uint8),
                                    cv2.COLOR_HSV2BGR).astype(np.float32)
