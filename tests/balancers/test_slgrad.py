@@ -70,13 +70,14 @@ def test_hook_hands_over_val_loader(tiny_model, batches):
     from mtlbox.engine.hooks.balancer_hook import BalancerHook
     model = tiny_model(dict(type='SLGrad', main_task='seg'))
     val = batches(1, seed=4)
-    runner = SimpleNamespace(model=model,
+    loop = SimpleNamespace(max_iters=10)
+    runner = SimpleNamespace(model=model, train_loop=loop,
                              val_loop=SimpleNamespace(dataloader=val))
     BalancerHook().before_train(runner)
     assert model.balancer.next_val_batch() is val[0]
     runner = SimpleNamespace(model=tiny_model(dict(type='SLGrad',
                                                    main_task='seg')),
-                             val_loop=None)
+                             train_loop=loop, val_loop=None)
     with pytest.raises(RuntimeError, match='val_dataloader'):
         BalancerHook().before_train(runner)
 
