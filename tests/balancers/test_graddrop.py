@@ -46,3 +46,44 @@ def test_blocks_do_not_change_the_result():
         picked = torch.where(purity > u, pos, neg)
         assert torch.allclose(whole, leak * (pos + neg) +
                               (1 - leak) * picked)
+
+
+def test_compiled_kernel_equals_eager_blocks():
+    """The fused torch.compile kernel (used by compile='auto' on large CPU
+    G) gives the blocked eager result, for 3 and 2 present tasks."""
+    from mtlbox.balancers.gradient.graddrop import (bits_to_uniform,
+                                                     compiled_graddrop,
+                                                     uniform_bits)
+    g = torch.Generator().manual_seed(1)
+    for rows in (3, 2):
+        G = torch.randn(rows, 5000, generator=g)
+        bits = uniform_bits(5000, 'cpu', g)
+        u = bits_to_uniform(bits)
+        for leak in (0.0, 0.25):
+            torch.testing.assert_close(compiled_graddrop()(G, u, leak),
+                                       graddrop(G, u, leak, chunk=1024))
+    bal = BALANCERS.build(dict(type='GradDrop', tasks=['a', 'b'],
+                               compile=True))
+    eager = BALANCERS.build(dict(type='GradDrop', tasks=['a', 'b'],
+                                 compile=False))
+    G = torch.randn(2, 3000, generator=g)
+    assert torch.equal(bal.aggregate(G, torch.ones(2)),
+                       eager.aggregate(G, torch.ones(2)))
+    with pytest.raises(ValueError, match='compile'):
+        BALANCERS.build(dict(type='GradDrop', tasks=['a'], compile='yes'))
+
+
+def test_16_bit_uniform_draws():
+    """Every 16-bit lane of the 64-bit draws is uniform: the 65536 bin
+    centres have mean 1/2 and variance (1 - 2**-32) / 12."""
+    from mtlbox.balancers.gradient.graddrop import (bits_to_uniform,
+                                                     uniform_bits)
+    g = torch.Generator().manual_seed(0)
+    bits = uniform_bits(400_001, 'cpu', g)
+    assert bits.shape == (400_001, ) and bits.dtype == torch.int16
+    u = bits_to_uniform(bits.double())
+    assert 0 < u.min() and u.max() < 1
+    for lane in range(4):  # no lane of the 64-bit word is biased
+        x = u[lane::4]
+        assert x.mean().item() == pytest.approx(0.5, abs=0.005)
+        assert x.var().item() == pytest.approx(1 / 12, abs=0.002)
