@@ -5,9 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
-from .gls import geometric_mean
-from .kpi import KPITracker, check_metric_keys
+from .kpi import KPIWeighting
 
 
 def achievement_weights(kappa: Tensor, potentials: Tensor, gamma: float,
@@ -19,7 +17,7 @@ def achievement_weights(kappa: Tensor, potentials: Tensor, gamma: float,
 
 
 @BALANCERS.register_module()
-class AMTL(BaseBalancer):
+class AMTL(KPIWeighting):
     """Achievement-based multi-task loss (Yun & Cho, ICCV 2023).
 
     ``kappa_t``: EMA (momentum 0.1, first value as is) of task t's
@@ -51,29 +49,22 @@ class AMTL(BaseBalancer):
     Shapes: ``{task: scalar}`` (present tasks) -> scalar total loss.
     """
 
-    needs = 'losses'
-
     def __init__(self, tasks, potentials: Dict[str, float],
                  metric_keys: Dict[str, str], gamma: float = 2.0,
                  margin: float = 0.05, momentum: float = 0.1,
                  combiner: str = 'geometric', metric_scale: float = 1.0):
-        super().__init__(tasks)
-        check_metric_keys(self.tasks, metric_keys, 'AMTL')
+        super().__init__(tasks, metric_keys, momentum, combiner,
+                         metric_scale)
         missing = [t for t in self.tasks if t not in (potentials or {})]
         if missing:
             raise KeyError(f'AMTL potentials={potentials}: missing {missing};'
                            ' give each task its single-task metric')
-        if combiner not in ('arithmetic', 'geometric'):
-            raise ValueError(f"AMTL combiner={combiner!r}: expected "
-                             "'arithmetic' or 'geometric'")
         bad = {t: v for t, v in potentials.items() if not 0 < v <= 1}
         if bad:
             raise ValueError(f'AMTL potentials {bad} must lie in (0, 1]')
         self.gamma, self.margin = float(gamma), float(margin)
-        self.combiner = combiner
         self.register_buffer('potentials', torch.tensor(
             [float(potentials[t]) for t in self.tasks], dtype=torch.float64))
-        self.kpi = KPITracker(self.tasks, metric_keys, momentum, metric_scale)
 
     def weights(self, tasks) -> Tensor:
         idx = self.index(tasks).to(self.potentials.device)
@@ -82,15 +73,3 @@ class AMTL(BaseBalancer):
                               dtype=torch.float64)
         return achievement_weights(self.kpi.kappa[idx], self.potentials[idx],
                                    self.gamma, self.margin)
-
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
-        tasks = self.present(losses)
-        vec = as_loss_vector(losses, tasks)
-        w = self.weights(tasks).to(vec)
-        self._set_task_weights(tasks, w)
-        if self.combiner == 'geometric':
-            return geometric_mean(vec, w)
-        return (w * vec).sum()
-
-    def after_val(self, metrics: Dict[str, float]) -> None:
-        self.kpi.update(metrics, 'AMTL')

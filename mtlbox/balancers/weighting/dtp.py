@@ -5,9 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
-from .gls import geometric_mean
-from .kpi import KPITracker, check_metric_keys
+from .kpi import KPIWeighting
 
 
 def focal_priority(kappa: Tensor, gamma: float, eps: float = 1e-6) -> Tensor:
@@ -17,7 +15,7 @@ def focal_priority(kappa: Tensor, gamma: float, eps: float = 1e-6) -> Tensor:
 
 
 @BALANCERS.register_module()
-class DTP(BaseBalancer):
+class DTP(KPIWeighting):
     """Dynamic task prioritization (Guo et al., ECCV 2018).
 
     ``kappa_t`` is an EMA (momentum 0.1, first value as is) of task t's
@@ -40,19 +38,12 @@ class DTP(BaseBalancer):
     Shapes: ``{task: scalar}`` (present tasks) -> scalar total loss.
     """
 
-    needs = 'losses'
-
     def __init__(self, tasks, metric_keys: Dict[str, str],
                  gamma: float = 0.5, momentum: float = 0.1,
                  combiner: str = 'arithmetic', metric_scale: float = 1.0):
-        super().__init__(tasks)
-        check_metric_keys(self.tasks, metric_keys, 'DTP')
-        if combiner not in ('arithmetic', 'geometric'):
-            raise ValueError(f"DTP combiner={combiner!r}: expected "
-                             "'arithmetic' or 'geometric'")
+        super().__init__(tasks, metric_keys, momentum, combiner,
+                         metric_scale)
         self.gamma = float(gamma)
-        self.combiner = combiner
-        self.kpi = KPITracker(self.tasks, metric_keys, momentum, metric_scale)
 
     def weights(self, tasks) -> Tensor:
         idx = self.index(tasks).to(self.kpi.kappa.device)
@@ -60,15 +51,3 @@ class DTP(BaseBalancer):
             value = 1.0 if self.combiner == 'arithmetic' else 1.0 / len(tasks)
             return torch.full((len(tasks),), value, dtype=torch.float64)
         return focal_priority(self.kpi.kappa[idx], self.gamma)
-
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
-        tasks = self.present(losses)
-        vec = as_loss_vector(losses, tasks)
-        w = self.weights(tasks).to(vec)
-        self._set_task_weights(tasks, w)
-        if self.combiner == 'geometric':
-            return geometric_mean(vec, w)
-        return (w * vec).sum()
-
-    def after_val(self, metrics: Dict[str, float]) -> None:
-        self.kpi.update(metrics, 'DTP')

@@ -2,6 +2,10 @@
 from typing import Dict, List, Optional
 
 import torch
+from torch import Tensor
+
+from ..base import BaseBalancer, as_loss_vector
+from .gls import geometric_mean
 
 _METRIC_HELP = ('name it in metric_keys=dict(task=<metric name as the '
                 'evaluator reports it, e.g. "seg/mIoU">)')
@@ -73,3 +77,39 @@ def check_metric_keys(tasks, metric_keys: Optional[Dict[str, str]],
     if missing:
         raise KeyError(f'{owner} needs a validation metric for every task; '
                        f'missing {missing}: ' + _METRIC_HELP)
+
+
+class KPIWeighting(BaseBalancer):
+    """Base of the balancers weighted by validation metrics (DTP, AMTL):
+    holds the :class:`KPITracker` fed by :meth:`after_val` and combines the
+    present tasks' losses with :meth:`weights` (implemented by subclasses)
+    as ``'arithmetic'`` ``sum_t w_t L_t`` or ``'geometric'``
+    ``prod_t L_t^{w_t}``."""
+
+    needs = 'losses'
+
+    def __init__(self, tasks, metric_keys: Dict[str, str], momentum: float,
+                 combiner: str, metric_scale: float):
+        super().__init__(tasks)
+        name = type(self).__name__
+        check_metric_keys(self.tasks, metric_keys, name)
+        if combiner not in ('arithmetic', 'geometric'):
+            raise ValueError(f"{name} combiner={combiner!r}: expected "
+                             "'arithmetic' or 'geometric'")
+        self.combiner = combiner
+        self.kpi = KPITracker(self.tasks, metric_keys, momentum, metric_scale)
+
+    def weights(self, tasks) -> Tensor:
+        raise NotImplementedError
+
+    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+        tasks = self.present(losses)
+        vec = as_loss_vector(losses, tasks)
+        w = self.weights(tasks).to(vec)
+        self._set_task_weights(tasks, w)
+        if self.combiner == 'geometric':
+            return geometric_mean(vec, w)
+        return (w * vec).sum()
+
+    def after_val(self, metrics: Dict[str, float]) -> None:
+        self.kpi.update(metrics, type(self).__name__)
