@@ -16,6 +16,21 @@ def select_labeled(data_samples, task: str) -> List[int]:
     return [i for i, s in enumerate(data_samples) if s.is_labeled(task)]
 
 
+def scatter_labeled(per: Optional[Tensor], indices: Sequence[int],
+                    batch_size: int, like: Tensor):
+    """Per-sample losses [B] holding ``per`` at the labelled positions
+    ``indices`` (0 elsewhere), and the labelled mask [B]: what
+    ``loss_by_sample`` returns (SLGrad). ``per`` is unused when ``indices``
+    is empty; ``like`` gives dtype, device and the graph."""
+    losses = like.new_zeros(batch_size)
+    mask = torch.zeros(batch_size, dtype=torch.bool, device=like.device)
+    if indices:
+        losses = losses.index_put(
+            (torch.tensor(indices, device=like.device), ), per)
+        mask[list(indices)] = True
+    return losses, mask
+
+
 def stack_field(data_samples, field: str, indices: Sequence[int]) -> Tensor:
     """Stack ``data_samples[i].<field>.data`` for ``indices`` (same size)."""
     maps = [getattr(data_samples[i], field).data for i in indices]
@@ -165,19 +180,14 @@ class BaseDenseHead(BaseModule):
         """Per-sample losses [B] (components summed) and the labelled mask
         [B] (for SLGrad)."""
         out, idx = self.forward_train(feats, data_samples, inputs)
-        losses = out.new_zeros(len(data_samples))
-        mask = torch.zeros(len(data_samples), dtype=torch.bool,
-                           device=out.device)
+        per = None
         if idx:
             target = self.target(stack_field(data_samples, self.gt_field,
                                              idx))
             per = sum(self._losses(
                 self.loss_inputs(out[idx]), target, per_sample=True,
                 **self.loss_extras(data_samples, idx, out)).values())
-            losses = losses.index_put((torch.tensor(idx, device=out.device),),
-                                      per)
-            mask[idx] = True
-        return losses, mask
+        return scatter_labeled(per, idx, len(data_samples), out)
 
     def target(self, target: Tensor) -> Tensor:
         return target

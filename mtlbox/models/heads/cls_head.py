@@ -8,7 +8,7 @@ from mmengine.structures import LabelData
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .base_dense_head import select_labeled
+from .base_dense_head import scatter_labeled, select_labeled
 
 
 def select_entry(label: Tensor, index: int, who: str,
@@ -135,17 +135,12 @@ class ClsHead(BaseModule):
 
     def loss_by_sample(self, feats, data_samples):
         logits = self(feats)
-        losses = logits.new_zeros(len(data_samples))
-        mask = torch.zeros(len(data_samples), dtype=torch.bool,
-                           device=logits.device)
         idx = select_labeled(data_samples, self.key)
+        per = None
         if idx:
             target = self._targets(data_samples, idx, logits.device)
-            losses = losses.index_put(
-                (torch.tensor(idx, device=logits.device),),
-                self._per_sample(logits[idx], target))
-            mask[idx] = True
-        return losses, mask
+            per = self._per_sample(logits[idx], target)
+        return scatter_labeled(per, idx, len(data_samples), logits)
 
     @torch.no_grad()
     def predict(self, feats, data_samples) -> None:

@@ -8,7 +8,7 @@ from mmengine.structures import LabelData
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .base_dense_head import select_labeled
+from .base_dense_head import scatter_labeled, select_labeled
 
 
 @MODELS.register_module()
@@ -108,18 +108,13 @@ class RegressionHead(BaseModule):
 
     def loss_by_sample(self, feats, data_samples):
         pred = self(feats)
-        losses = pred.new_zeros(len(data_samples))
-        mask = torch.zeros(len(data_samples), dtype=torch.bool,
-                           device=pred.device)
         idx = select_labeled(data_samples, self.key)
+        per = None
         if idx:
             target = torch.stack([self.target(data_samples[i])
                                   for i in idx]).to(pred)
-            losses = losses.index_put(
-                (torch.tensor(idx, device=pred.device),),
-                self._per_sample(pred[idx], target))
-            mask[idx] = True
-        return losses, mask
+            per = self._per_sample(pred[idx], target)
+        return scatter_labeled(per, idx, len(data_samples), pred)
 
     @torch.no_grad()
     def predict(self, feats, data_samples) -> None:
