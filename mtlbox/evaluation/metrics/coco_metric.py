@@ -7,8 +7,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from mtlbox.registry import METRICS
-from .utils import is_labeled
-from .voc_metric import instances_to_numpy
+from .voc_metric import detection_pairs
 
 #: pycocotools ``stats`` index -> key
 COCO_KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')
@@ -82,12 +81,8 @@ class COCOMetric(BaseMetric):
         self.task = task
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            if not is_labeled(sample, self.task, 'gt_instances'):
-                continue
-            self.results.append(
-                (instances_to_numpy(sample['pred_instances'], True),
-                 instances_to_numpy(sample['gt_instances'], False)))
+        self.results.extend(detection_pairs(data_samples, self.task,
+                                            type(self).__name__))
 
     def compute_metrics(self, results: list) -> dict:
         if not results:

@@ -33,6 +33,25 @@ def instances_to_numpy(inst, with_scores: bool) -> Dict[str, np.ndarray]:
     return out
 
 
+def detection_pairs(data_samples: Sequence[dict], task: str,
+                    owner: str) -> List[tuple]:
+    """``(prediction, ground truth)`` as :func:`instances_to_numpy` for the
+    samples labelled for ``task`` (what the detection metrics store); a
+    labelled sample without ``pred_instances`` is an error naming
+    ``owner`` (the metric) and the task."""
+    pairs = []
+    for sample in data_samples:
+        if not is_labeled(sample, task, 'gt_instances'):
+            continue
+        if 'pred_instances' not in sample:
+            raise KeyError(f'{owner}: sample {sample.get("img_path")} has no '
+                           'pred_instances; is a detection head named '
+                           f'{task!r} in the model?')
+        pairs.append((instances_to_numpy(sample['pred_instances'], True),
+                      instances_to_numpy(sample['gt_instances'], False)))
+    return pairs
+
+
 def box_iou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU [N, M] of xyxy boxes with continuous areas ``(x2 - x1)(y2 - y1)``
     (as pycocotools; the VOC devkit adds 1 pixel to each side length)."""
@@ -208,17 +227,8 @@ class VOCMetric(BaseMetric):
         return len(names)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            if not is_labeled(sample, self.task, 'gt_instances'):
-                continue
-            if 'pred_instances' not in sample:
-                raise KeyError(f'{type(self).__name__}: sample '
-                               f'{sample.get("img_path")} has no '
-                               'pred_instances; is a detection head named '
-                               f'{self.task!r} in the model?')
-            self.results.append(
-                (instances_to_numpy(sample['pred_instances'], True),
-                 instances_to_numpy(sample['gt_instances'], False)))
+        self.results.extend(detection_pairs(data_samples, self.task,
+                                            type(self).__name__))
 
     def compute_metrics(self, results: list) -> dict:
         if not results:
