@@ -3,7 +3,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from .gram import GramWeighting
 
 
 def aligned_weights(gram: Tensor) -> Tensor:
@@ -26,7 +26,7 @@ def aligned_weights(gram: Tensor) -> Tensor:
 
 
 @BALANCERS.register_module()
-class AlignedMTL(BaseBalancer):
+class AlignedMTL(GramWeighting):
     """Aligned-MTL (Senushkin et al., "Independent Component Alignment for
     Multi-Task Learning", CVPR 2023): replace G by the aligned
     ``G_hat = B G`` whose rows are orthogonal with equal norm (the smallest
@@ -36,13 +36,7 @@ class AlignedMTL(BaseBalancer):
     G [T, P] -> d [P]. Registered as ``AlignedMTL`` and ``Aligned-MTL``.
     """
 
-    needs = 'grads'
-
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
-        weights = aligned_weights(grads @ grads.T)
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+    gram_weights = staticmethod(aligned_weights)
 
 
 BALANCERS.register_module(name='Aligned-MTL', module=AlignedMTL)

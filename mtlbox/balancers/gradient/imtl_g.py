@@ -3,7 +3,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from .gram import GramWeighting
 
 
 def imtl_g_weights_from_gram(gram: Tensor) -> Tensor:
@@ -34,20 +34,14 @@ def imtl_g_weights(grads: Tensor) -> Tensor:
 
 
 @BALANCERS.register_module()
-class IMTLG(BaseBalancer):
+class IMTLG(GramWeighting):
     """IMTL-G (Liu et al., "Towards Impartial Multi-task Learning", ICLR
     2021): ``d = sum_t a_t g_t`` with ``a`` from :func:`imtl_g_weights`,
     so ``d . u_t`` is the same for every task. G [T, P] -> d [P].
     Registered as ``IMTLG`` and ``IMTL-G``.
     """
 
-    needs = 'grads'
-
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
-        weights = imtl_g_weights_from_gram(grads @ grads.T)
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+    gram_weights = staticmethod(imtl_g_weights_from_gram)
 
 
 BALANCERS.register_module(name='IMTL-G', module=IMTLG)

@@ -3,7 +3,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from .gram import GramWeighting
 from .solvers import box_qp
 
 
@@ -18,17 +18,11 @@ def upgrad_weights(gram: Tensor) -> Tensor:
 
 
 @BALANCERS.register_module()
-class UPGrad(BaseBalancer):
+class UPGrad(GramWeighting):
     """UPGrad (Quinton & Rey, "Jacobian Descent for Multi-Objective
     Optimization", 2024): ``d = (1/T) sum_i pi(g_i)`` where ``pi`` projects
     onto the dual cone of the task gradients, so ``g_t . d >= 0`` for every
     task; see :func:`upgrad_weights`. G [T, P] -> d [P].
     """
 
-    needs = 'grads'
-
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
-        weights = upgrad_weights(grads @ grads.T)
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+    gram_weights = staticmethod(upgrad_weights)
