@@ -1,43 +1,15 @@
-# RUOD underwater detection, COCO JSON (docs/datasets.md#underwater-coco).
-dataset_type = 'UnderwaterCocoDataset'
+# RUOD underwater detection, COCO JSON (docs/datasets.md#underwater-coco):
+# the DUO pipelines and loaders with RUOD's folders and its 10 classes.
+_base_ = ['./duo.py']
 data_root = 'data/RUOD/'
-img_scale = (640, 640)
-
-train_pipeline = [
-    dict(type='LoadMTLImageFromFile'),
-    dict(type='LoadMTLAnnotations'),
-    dict(type='MTLResize', scale=img_scale, keep_ratio=True),
-    dict(type='MTLRandomFlip', prob=0.5),
-    dict(type='MTLPhotometricDistortion'),
-    dict(type='MTLPad', size=(640, 640)),
-    dict(type='PackMTLInputs'),
-]
-test_pipeline = [
-    dict(type='LoadMTLImageFromFile'),
-    dict(type='LoadMTLAnnotations'),
-    dict(type='MTLResize', scale=img_scale, keep_ratio=True),
-    dict(type='MTLPad', size=(640, 640)),
-    dict(type='PackMTLInputs'),
-]
-
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, source='RUOD',
+    dataset=dict(data_root=data_root, source='RUOD',
                  ann_file='RUOD_ANN/instances_train.json',
-                 img_dir='RUOD_pic/train', filter_empty=True,
-                 pipeline=train_pipeline))
+                 img_dir='RUOD_pic/train'))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, source='RUOD',
+    dataset=dict(data_root=data_root, source='RUOD',
                  ann_file='RUOD_ANN/instances_test.json',
-                 img_dir='RUOD_pic/test', pipeline=test_pipeline,
-                 test_mode=True))
+                 img_dir='RUOD_pic/test'))
 test_dataloader = val_dataloader
 
 val_evaluator = [dict(type='COCOMetric', task='det', num_classes=10)]
