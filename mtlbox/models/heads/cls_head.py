@@ -8,6 +8,7 @@ from mmengine.structures import LabelData
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from ..losses.cross_entropy_loss import label_range_message
 from .base_dense_head import scatter_labeled, select_labeled
 
 
@@ -102,8 +103,31 @@ class ClsHead(BaseModule):
                             f'ClsHead of task {self.task!r}',
                             sample.metainfo.get('img_path'))
 
+    def _check_range(self, data_samples, idx, labels) -> None:
+        """Raise naming task, value, file and ``num_classes`` for a label
+        outside ``0..num_classes-1`` (the loss's ignore index excepted in
+        single-label mode)."""
+        ignore = (None if self.multi_label else
+                  getattr(self.loss_module, 'ignore_index', None))
+
+        def bad_of(lab):
+            lab = lab.long()
+            bad = (lab < 0) | (lab >= self.num_classes)
+            return bad & (lab != ignore) if ignore is not None else bad
+
+        if not labels or not bool(bad_of(torch.cat(labels)).any()):
+            return  # one device sync for the batch
+        for i, lab in zip(idx, labels):
+            bad = bad_of(lab)
+            if bad.any():
+                raise ValueError(label_range_message(
+                    lab.long()[bad].tolist(), self.num_classes, ignore,
+                    f'ClsHead of task {self.task!r}',
+                    data_samples[i].metainfo.get('img_path')))
+
     def _targets(self, data_samples, idx, device):
         labels = [self._label(data_samples[i]).to(device) for i in idx]
+        self._check_range(data_samples, idx, labels)
         if self.multi_label:
             target = torch.zeros(len(idx), self.num_classes, device=device)
             for k, lab in enumerate(labels):

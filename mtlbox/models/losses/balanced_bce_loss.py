@@ -9,6 +9,20 @@ from mtlbox.registry import MODELS
 from .utils import check_shapes, masked_mean
 
 
+def check_binary(target: Tensor, valid: Tensor) -> None:
+    """Targets of valid pixels must be 0/1 (integers) or in [0, 1]."""
+    if target.is_floating_point():
+        bad = valid & ((target < 0) | (target > 1))
+    else:
+        bad = valid & (target != 0) & (target != 1)
+    if bool(bad.any()):
+        values = torch.unique(target[bad]).tolist()
+        raise ValueError(
+            f'BalancedBCELoss: target value {values[0]} (bad values '
+            f'{values[:10]}) is not a binary label 0/1 or the ignore index; '
+            'binary maps are loaded as 0/1 (saliency > 127, edge > 0)')
+
+
 @MODELS.register_module()
 class BalancedBCELoss(nn.Module):
     """Weighted binary cross entropy on logits, ignoring ``ignore_index``.
@@ -24,7 +38,9 @@ class BalancedBCELoss(nn.Module):
     - ``balanced=False``: plain BCE (``w_+ = w_- = 1``; saliency).
 
     Shapes: logits [B, 1, H, W] or [B, H, W], target same (0/1, long or
-    float) -> scalar or [B].
+    float) -> scalar or [B]. An integer target other than 0, 1 and
+    ``ignore_index`` (or a float one outside [0, 1]) raises ``ValueError``:
+    BCE would silently train on it.
     """
 
     loss_name = 'loss_bce'
@@ -46,6 +62,7 @@ class BalancedBCELoss(nn.Module):
             target = target[:, 0]
         check_shapes(logits, target, 'BalancedBCELoss')
         valid = target != self.ignore_index
+        check_binary(target, valid)
         y = torch.where(valid, target, torch.zeros_like(target)).to(
             logits.dtype)
         if self.pos_weight is not None:

@@ -1,9 +1,49 @@
 """Pixel-wise cross entropy with an ignore index."""
+from typing import Optional
+
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
 from .utils import check_shapes, masked_mean
+
+
+def out_of_range(target: Tensor, num_classes: int,
+                 ignore_index: Optional[int]) -> Tensor:
+    """Mask of labels that are neither a class ``0..num_classes-1`` nor
+    ``ignore_index``."""
+    bad = (target < 0) | (target >= num_classes)
+    if ignore_index is not None:
+        bad &= target != ignore_index
+    return bad
+
+
+def label_range_message(values, num_classes: int, ignore_index,
+                        who: str, where: Optional[str] = None) -> str:
+    """The error for labels ``values`` outside ``0..num_classes-1``."""
+    values = sorted(int(v) for v in values)
+    src = f' in {where}' if where else ''
+    more = f' (all bad values: {values[:10]})' if len(values) > 1 else ''
+    return (f'{who}: label {values[0]}{src} is outside num_classes='
+            f'{num_classes} ({num_classes} classes 0..{num_classes - 1}; '
+            f'{ignore_index} = ignore){more}. Set num_classes to the number '
+            'of classes of the dataset (metainfo classes), or fix the label '
+            'file (e.g. reduce_zero_label, or a class map)')
+
+
+def check_label_range(target: Tensor, num_classes: int,
+                      ignore_index: Optional[int], who: str,
+                      where: Optional[str] = None) -> None:
+    """Raise ``ValueError`` naming ``who``, the value and ``num_classes``
+    when ``target`` holds a label outside the classes (one device sync);
+    torch's own message (``Target 7 is out of bounds``, or a device-side
+    assert on CUDA) names neither."""
+    bad = out_of_range(target, num_classes, ignore_index)
+    if bool(bad.any()):
+        raise ValueError(label_range_message(
+            torch.unique(target[bad]).tolist(), num_classes, ignore_index,
+            who, where))
 
 
 @MODELS.register_module()
@@ -20,7 +60,9 @@ class CrossEntropyLoss(nn.Module):
 
     Shapes: logits [B, C, H, W], target [B, H, W] long -> scalar, or [B]
     with ``per_sample=True``. For [B, C] logits and [B] targets
-    (classification) the mean is over samples.
+    (classification) the mean is over samples. A label outside ``0..C-1``
+    that is not ``ignore_index`` raises ``ValueError`` naming it and ``C``
+    (the heads check first and also name their task and the file).
     """
 
     loss_name = 'loss_ce'
@@ -33,6 +75,8 @@ class CrossEntropyLoss(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, logits: Tensor, target: Tensor, per_sample=False):
+        check_label_range(target, logits.shape[1], self.ignore_index,
+                          type(self).__name__)
         if logits.dim() == 2:
             loss = F.cross_entropy(logits, target,
                                    ignore_index=self.ignore_index,

@@ -157,3 +157,27 @@ def test_small_backbones_shapes():
     mlp = MLP(in_dim=5, hidden=(4, 3))
     out = mlp([torch.zeros(5), torch.ones(5)])  # pseudo_collate'd list
     assert out[0].shape == (2, 3) and mlp.out_channels == [3]
+
+
+def test_label_beyond_num_classes_names_task_file_and_value():
+    """Issue #14: a label >= num_classes is reported by the head, not as
+    torch's bare ``IndexError: Target 7 is out of bounds``."""
+    head = fixed_head('Art', 5)
+    good = sample([3], ['Art'])
+    bad = sample([7], ['Art'])
+    bad.set_metainfo(dict(img_path='/data/Art/mug/0001.jpg'))
+    rows = [[0.0] * 5, [0.0] * 5]
+    for call in (head.loss, head.loss_by_sample):
+        with pytest.raises(ValueError) as err:
+            call(feats_of(rows), [good, bad])
+        msg = str(err.value)
+        assert "task 'Art'" in msg and 'label 7' in msg
+        assert '/data/Art/mug/0001.jpg' in msg and 'num_classes=5' in msg
+    multi = ClsHead(in_channels=5, num_classes=5, multi_label=True)
+    multi.task = 'tags'
+    with pytest.raises(ValueError, match="task 'tags'.*label 9.*num_classes=5"):
+        multi.loss(feats_of(rows[:1]),
+                   [sample([1, 9], ['tags'])])
+    # in range: the usual loss, -log(1/5)
+    assert head.loss(feats_of(rows[:1]), [good])['loss_ce'].item() == \
+        pytest.approx(math.log(5), rel=1e-6)
