@@ -6,11 +6,15 @@ Detection
     ``RUOD_ANN/instances_<split>.json`` + ``RUOD_pic/<split>/``), read with
     pycocotools. ``bbox [x, y, w, h]`` -> xyxy; ``iscrowd=1`` -> ignore flag;
     labels 0..C-1 in category-id order (or in ``metainfo['classes']`` order
-    when given).
+    when given). A ``category_id`` missing from ``categories``, or a box
+    with ``w <= 0`` or ``h <= 0`` or entirely outside the image, is an error
+    naming the file and the annotation id (``skip_invalid=True``: the image
+    is skipped and counted); boxes partly outside the image are clipped and
+    boxes under one pixel dropped, each counted in one warning.
     :class:`URPCDataset`: VOC XML as URPC ships it (``Annotations/*.xml``,
     ``JPEGImages/*.jpg``, optional ``ImageSets/Main/<split>.txt``), classes
     holothurian, echinus, scallop, starfish (other names, e.g. waterweeds,
-    are skipped).
+    are skipped). Bad boxes as :func:`~mtlbox.datasets.voc.parse_voc_xml`.
 
 Enhancement (task ``enhance``: input = raw, ``gt_clean_img`` = reference)
     :class:`UIEBDataset`: ``raw-890/<name>`` and ``reference-890/<name>``.
@@ -40,7 +44,7 @@ from mtlbox.registry import DATASETS
 from .base import (CorruptSampleError, MTLBaseDataset, fetch_skipping_invalid,
                    list_files)
 from .synth_scenes import WATER_TYPES, underwater
-from .voc import parse_voc_xml
+from .voc import clip_box, log_box_corrections, parse_voc_xml
 
 URPC_CLASSES = ('holothurian', 'echinus', 'scallop', 'starfish')
 RUOD_CLASSES = ('holothurian', 'echinus', 'scallop', 'starfish', 'fish',
@@ -90,6 +94,7 @@ class UnderwaterCocoDataset(MTLBaseDataset):
         self.coco_file = ann_file
         self.img_dir = img_dir
         self.filter_empty = filter_empty
+        self.num_clipped = self.num_dropped_tiny = 0
         super().__init__(data_root=data_root, **kwargs)
 
     def load_samples(self) -> List[dict]:
@@ -110,24 +115,47 @@ class UnderwaterCocoDataset(MTLBaseDataset):
         else:
             self._metainfo['classes'] = tuple(names)
             label_of = {c['id']: i for i, c in enumerate(cats)}
-        infos = []
+        valid_ids = sorted(coco.cats)
+        infos, clipped, tiny = [], [], []
         for img_id in sorted(coco.imgs):
             img = coco.imgs[img_id]
             instances = []
             bad = None
             for ann in coco.imgToAnns.get(img_id, []):
+                where = (f'{path}: annotation id {ann.get("id")} of image '
+                         f'{img.get("file_name")}')
+                if ann.get('category_id') not in coco.cats:
+                    bad = (f'{where} has category_id {ann.get("category_id")}'
+                           f', which is not in "categories" (valid ids '
+                           f'{valid_ids}); add the category or fix the id')
+                    break
                 if ann['category_id'] not in label_of:
-                    continue
+                    continue  # a category left out by metainfo classes
                 try:
                     x, y, w, h = (float(v) for v in ann['bbox'])
                 except (KeyError, TypeError, ValueError):
-                    bad = f'{path}: annotation id {ann.get("id")} of image ' \
-                          f'{img.get("file_name")} has a bad bbox'
+                    bad = f'{where} has a bad bbox'
                     break
-                if w < 1 or h < 1:
+                if w <= 0 or h <= 0:
+                    bad = (f'{where} has bbox {ann["bbox"]} with w or h <= 0 '
+                           '(COCO bbox is [x, y, width, height]); fix or '
+                           'remove the annotation')
+                    break
+                if w < 1 or h < 1:  # as mmdet: too small to train on
+                    tiny.append(f'{where} bbox {ann["bbox"]}')
                     continue
+                box = clip_box([x, y, x + w, y + h], img.get('width'),
+                               img.get('height'))
+                if box is None:
+                    bad = (f'{where} has bbox {ann["bbox"]} that lies '
+                           f'outside the image ({img.get("width")}x'
+                           f'{img.get("height")}); fix the annotation')
+                    break
+                if box != [x, y, x + w, y + h]:
+                    clipped.append(f'{where} bbox {ann["bbox"]} -> xyxy '
+                                   f'{box}')
                 instances.append(dict(
-                    bbox=[x, y, x + w, y + h],
+                    bbox=box,
                     bbox_label=label_of[ann['category_id']],
                     ignore_flag=int(ann.get('iscrowd', 0))))
             if bad:
@@ -140,6 +168,8 @@ class UnderwaterCocoDataset(MTLBaseDataset):
                               width=img.get('width'),
                               height=img.get('height'),
                               labeled_tasks=['det']))
+        self.num_clipped, self.num_dropped_tiny = len(clipped), len(tiny)
+        log_box_corrections(self, clipped, tiny)
         return infos
 
 
@@ -161,6 +191,7 @@ class URPCDataset(MTLBaseDataset):
                  **kwargs):
         self.split_file, self.img_dir, self.ann_dir = (split_file, img_dir,
                                                        ann_dir)
+        self.num_clipped = 0
         super().__init__(data_root=data_root, **kwargs)
 
     def load_samples(self) -> List[dict]:
@@ -173,17 +204,20 @@ class URPCDataset(MTLBaseDataset):
             ids = [f[:-4] for f in list_files(ann_dir, ('.xml', ))]
         images = {osp.splitext(f)[0]: f
                   for f in list_files(img_dir, _IMG_EXTS)}
-        infos = []
+        infos, clipped = [], []
         for img_id in ids:
             xml = osp.join(ann_dir, img_id + '.xml')
             ann = self.guarded(parse_voc_xml, xml, self.metainfo['classes'],
                                'skip', what=xml)
             if ann is None:
                 continue
+            clipped += ann['clipped']
             name = images.get(img_id, img_id + '.jpg')
             infos.append(dict(img_id=img_id, instances=ann['instances'],
                               img_path=osp.join(img_dir, name),
                               labeled_tasks=['det']))
+        self.num_clipped = len(clipped)
+        log_box_corrections(self, clipped)
         return infos
 
 
