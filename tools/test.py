@@ -4,7 +4,7 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 
@@ -30,7 +30,7 @@ def parse_args():
         help='do not show the progress bar')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries')
+        help='override config entries, as for tools/train.py')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none')
@@ -44,16 +44,15 @@ def main():
     args = parse_args()
     import mtlbox
     from mtlbox.evaluation import format_results
-    from mtlbox.utils import check_config_tasks, check_config_types
+    from mtlbox.utils.config_check import (check_config_tasks,
+                                           check_config_types, load_config)
     mtlbox.register_all_modules(init_default_scope=True)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} not found')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -24,7 +24,10 @@ def parse_args():
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config entries, e.g. train_cfg.max_epochs=2')
+        help='override config entries, e.g. train_cfg.max_epochs=2; a '
+        'top-level variable (img_scale=(320,320), voc_root=/data/VOC2012/) '
+        'changes every entry built from it. A key that is neither in the '
+        'config nor an argument of the class it configures is refused')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -59,12 +62,11 @@ def shutdown_process_group():
 def build_config(args) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} not found')
-    cfg = Config.fromfile(args.config)
+    from mtlbox.utils.config_check import load_config
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.launcher == 'pytorch':
         init_cpu_process_group()
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -94,12 +96,17 @@ def build_config(args) -> Config:
 def main():
     args = parse_args()
     import mtlbox
-    from mtlbox.utils import check_config_tasks, check_config_types
+    from mtlbox.utils.config_check import (check_config,
+                                           check_config_labels,
+                                           check_dataset_labels)
     mtlbox.register_all_modules(init_default_scope=True)
     cfg = build_config(args)
-    check_config_types(cfg)
-    check_config_tasks(cfg)
+    check_config(cfg)
     runner = Runner.from_cfg(cfg)
+    if check_config_labels(cfg) is None:
+        # only the data can tell which tasks are labelled: build the train
+        # loop now (runner.train() reuses it) and look before the first step
+        check_dataset_labels(cfg, runner.train_loop.dataloader.dataset)
     runner.train()
     shutdown_process_group()
 
