@@ -23,8 +23,10 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from mtlbox.engine.distributed import (all_gather_columns, all_reduce_mean,
-                                       finish_update, world_size)
+from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
+                                       all_reduce_mean, finish_update,
+                                       loss_scaler_active, nonfinite_rows,
+                                       skip_update, world_size)
 
 
 def _flat(grads: Sequence, params: Sequence[Tensor]) -> Tensor:
@@ -209,11 +211,38 @@ def _accumulation_factor(optim_wrapper) -> float:
     return float(optim_wrapper.scale_loss(torch.ones(())).item())
 
 
-def _amp_scale(optim_wrapper) -> float:
-    scaler = getattr(optim_wrapper, 'loss_scaler', None)
-    if scaler is None or not scaler.is_enabled():
+def _amp_scale(optim_wrapper, device=None) -> float:
+    if not loss_scaler_active(optim_wrapper):
         return 1.0
+    scaler = optim_wrapper.loss_scaler
+    if device is not None and getattr(scaler, '_scale', 0) is None:
+        # the scaler creates its scale tensor on its first scale(); the
+        # engine scales by a float, so without this the scaler's step()
+        # fails on the first iteration
+        scaler.scale(torch.ones((), device=device))
     return float(scaler.get_scale())
+
+
+def _check_task_rows(G: Tensor, losses: Dict[str, Tensor], optim_wrapper,
+                     where: str) -> bool:
+    """Stop a step whose per-task gradient matrix has a NaN/inf row.
+
+    G is the same on every rank (all-reduced or gathered), so all ranks
+    decide alike. Without a loss scaler the update is skipped (the balancer
+    never sees the matrix) and :class:`NonFiniteGradient` names the tasks.
+    With a loss scaler inf/NaN is its normal overflow signal: returns True
+    and the caller writes a non-finite gradient so the scaler skips the step
+    and lowers its scale, without running the balancer on it.
+    """
+    bad = nonfinite_rows(G)
+    if not bad:
+        return False
+    if loss_scaler_active(optim_wrapper):
+        return True
+    optim_wrapper._inner_count += 1
+    skip_update(optim_wrapper)
+    tasks = list(losses)
+    raise NonFiniteGradient(where, tasks=[tasks[i] for i in bad])
 
 
 def apply_balanced_step(model: nn.Module, balancer, losses: Dict[str, Tensor],
@@ -228,12 +257,16 @@ def apply_balanced_step(model: nn.Module, balancer, losses: Dict[str, Tensor],
     """
     shared = [p for p in shared_params if p.requires_grad]
     factor = _accumulation_factor(optim_wrapper)
-    amp = _amp_scale(optim_wrapper)
+    amp = _amp_scale(optim_wrapper, next(iter(losses.values())).device)
     G, specific_grads = task_gradient_matrix(
         losses, shared, specific_params, loss_scale=amp, mode=mode)
     if hasattr(balancer, 'shared_numels'):  # GradNorm(norm_on=k)
         balancer.shared_numels = [p.numel() for p in shared]
-    combined = _aggregate(balancer, G, losses, factor * amp)
+    if _check_task_rows(G, losses, optim_wrapper,
+                        'per-task gradient of the shared parameters'):
+        combined = G.sum(0)  # non-finite: the loss scaler skips the step
+    else:
+        combined = _aggregate(balancer, G, losses, factor * amp)
     write_flat_grad(shared, combined * (factor * amp))
     _add_specific(balancer, specific_grads, factor)
     _finish_step(optim_wrapper)
@@ -279,18 +312,24 @@ def apply_feature_step(balancer, losses: Dict[str, Tensor],
     combined feature gradient is back-propagated once through the trunk.
     """
     factor = _accumulation_factor(optim_wrapper)
-    amp = _amp_scale(optim_wrapper)
+    amp = _amp_scale(optim_wrapper, next(iter(losses.values())).device)
     G, specific_grads = task_gradient_matrix(
         losses, feature_leaves, specific_params, loss_scale=amp,
         all_reduce=False, mode=mode)  # features differ per rank: gathered
     ranks = world_size()
+    where = 'per-task gradient of the shared features'
     if ranks > 1:
         # the global batch's feature gradient is the concatenation of every
         # rank's (losses are rank means: 1/N each); aggregate that, back-
         # propagate this rank's slice N times (gradients are then averaged)
         G_all, offset = all_gather_columns(G / ranks)
-        combined = _aggregate(balancer, G_all, losses, factor * amp)
-        combined = combined[offset:offset + G.shape[1]] * ranks
+        if _check_task_rows(G_all, losses, optim_wrapper, where):
+            combined = G.sum(0)  # non-finite: the loss scaler skips it
+        else:
+            combined = _aggregate(balancer, G_all, losses, factor * amp)
+            combined = combined[offset:offset + G.shape[1]] * ranks
+    elif _check_task_rows(G, losses, optim_wrapper, where):
+        combined = G.sum(0)
     else:
         combined = _aggregate(balancer, G, losses, factor * amp)
     combined = combined * (factor * amp)

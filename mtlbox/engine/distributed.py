@@ -84,11 +84,120 @@ def all_gather_columns(matrix: Tensor):
                      dim=1), offset
 
 
+class NonFiniteGradient(FloatingPointError):
+    """A finite loss gave a NaN/inf gradient; the update was not applied.
+
+    Raised by the step engines after the gradients were zeroed (so nothing
+    reaches the optimizer) and caught by ``MultiTaskModel.train_step``,
+    which rolls back BatchNorm statistics, counts and logs the skipped step.
+
+    Attributes:
+        tasks: the tasks whose own gradient is non-finite, when the engine
+            has per-task gradients (gradient-, feature-, sample-level
+            balancers); ``None`` when only the combined gradient exists.
+        params: the parameters whose ``.grad`` held a non-finite value on
+            this rank (empty when the per-task check caught it first, or
+            when only another rank had it).
+        where: which gradient was non-finite, for the message.
+    """
+
+    def __init__(self, where: str, tasks=None, params=()):
+        super().__init__(where)
+        self.where = where
+        self.tasks = None if tasks is None else list(tasks)
+        self.params = list(params)
+
+
+def loss_scaler_active(optim_wrapper) -> bool:
+    """Whether ``optim_wrapper`` has an enabled dynamic loss scaler (fp16
+    AMP). Its inf/NaN check then skips bad steps and lowers the scale, so
+    mtlbox leaves non-finite gradients to it."""
+    scaler = getattr(optim_wrapper, 'loss_scaler', None)
+    return scaler is not None and scaler.is_enabled()
+
+
+def any_rank(flags: Tensor) -> Tensor:
+    """Element-wise "true on any rank" of a float/bool ``flags`` vector, so
+    that every rank takes the same skip decision."""
+    flags = flags.detach().to(torch.float32)
+    if not is_distributed():
+        return flags > 0
+    out = flags.clone()
+    dist.all_reduce(out)
+    return out > 0
+
+
+def nonfinite_rows(matrix: Tensor) -> List[int]:
+    """Rows of ``matrix`` [T, ...] with a NaN/inf entry (one reduction)."""
+    if matrix.numel() == 0:
+        return []
+    finite = torch.isfinite(matrix.reshape(matrix.shape[0], -1)).all(1)
+    return [i for i, ok in enumerate(finite.tolist()) if not ok]
+
+
+def nonfinite_grad_params(params: Iterable[torch.nn.Parameter]) -> list:
+    """The parameters whose ``.grad`` holds a NaN/inf value.
+
+    The common (all finite) case costs one fused norm over all gradients
+    and one host sync; only when that norm is not finite are the tensors
+    inspected one by one (a finite gradient so large that its squared norm
+    overflows is not reported).
+    """
+    params = [p for p in params if p.grad is not None]
+    if not params:
+        return []
+    total = torch.nn.utils.get_total_norm([p.grad for p in params])
+    if torch.isfinite(total):
+        return []
+    return [p for p in params if not torch.isfinite(p.grad).all()]
+
+
+def _optimized_params(optim_wrapper) -> list:
+    return [p for group in optim_wrapper.optimizer.param_groups
+            for p in group['params']]
+
+
+def skip_update(optim_wrapper) -> None:
+    """Discard this micro-batch's update after a non-finite gradient.
+
+    Called in place of ``finish_update`` (on every rank alike) once the
+    gradients were found non-finite. The micro-batch still counts towards
+    gradient accumulation; with ``accumulative_counts=k`` the whole
+    k-micro-batch update it belongs to is skipped, as a loss scaler does:
+    gradients are zeroed now and the window boundary steps nothing.
+    """
+    optim_wrapper.zero_grad()
+    if optim_wrapper.should_update():
+        optim_wrapper._mtl_skip_window = False
+    else:
+        optim_wrapper._mtl_skip_window = True
+
+
 def finish_update(optim_wrapper) -> None:
     """What ``OptimWrapper.update_params`` does after ``backward()``, with
-    the gradient average over ranks right before the (clipped) step."""
+    the gradient average over ranks right before the (clipped) step.
+
+    Without a loss scaler the gradient is checked first (on every
+    micro-batch, so the one at fault is reported): a NaN/inf value on any
+    rank zeroes the gradients, skips the update (see :func:`skip_update`)
+    and raises :class:`NonFiniteGradient`. With a loss scaler the scaler's
+    own check decides, as usual.
+    """
+    params = _optimized_params(optim_wrapper)
+    if not loss_scaler_active(optim_wrapper):
+        bad = nonfinite_grad_params(params)
+        if any_rank(torch.tensor([float(bool(bad))])).item():
+            skip_update(optim_wrapper)
+            raise NonFiniteGradient(
+                'combined gradient' if bad else
+                'combined gradient on another rank', params=bad)
     if optim_wrapper.should_update():
-        sync_gradients(p for group in optim_wrapper.optimizer.param_groups
-                       for p in group['params'])
+        if getattr(optim_wrapper, '_mtl_skip_window', False):
+            # an earlier micro-batch of this window had a non-finite
+            # gradient (already reported): the window's update is skipped
+            optim_wrapper._mtl_skip_window = False
+            optim_wrapper.zero_grad()
+            return
+        sync_gradients(params)
         optim_wrapper.step()
         optim_wrapper.zero_grad()

@@ -9,9 +9,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
-from mtlbox.engine.distributed import (all_reduce_mean, all_reduce_sum,
-                                       finish_update, is_distributed,
-                                       world_size)
+from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_mean,
+                                       all_reduce_sum, finish_update,
+                                       is_distributed, world_size)
 from mtlbox.models.losses.utils import record_normalizers
 from mtlbox.registry import BALANCERS, MODELS
 
@@ -233,8 +233,6 @@ class MultiTaskModel(BaseModel):
         return out
 
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        from mtlbox.balancers.task_grads import (apply_balanced_step,
-                                                 apply_feature_step)
         balancer = self.balancer
         # BatchNorm statistics of a skipped (non-finite) step are rolled back
         snapshot = self._stat_buffers() if self.nonfinite_loss == 'skip' \
@@ -253,7 +251,27 @@ class MultiTaskModel(BaseModel):
             for buf, saved in snapshot or ():
                 buf.copy_(saved)
             return self._skip_step(losses, per_task, bad)
+        try:
+            total = self._balanced_step(data, losses, per_task, shared, trunk,
+                                        optim_wrapper)
+        except NonFiniteGradient as err:
+            for buf, saved in snapshot or ():
+                buf.copy_(saved)
+            return self._skip_step(losses, per_task, gradient=err)
         self.nonfinite_streak.zero_()
+        balancer.after_train_iter(
+            {t: v.detach() for t, v in per_task.items()})
+        return self._log_vars(losses, per_task, total)
+
+    def _balanced_step(self, data, losses, per_task, shared, trunk,
+                       optim_wrapper):
+        """Hand the (finite) per-task losses to the balancer's step family
+        and update through ``optim_wrapper``; returns the total loss. Raises
+        :class:`NonFiniteGradient` (gradients zeroed, no update) when a
+        gradient is NaN/inf."""
+        from mtlbox.balancers.task_grads import (apply_balanced_step,
+                                                 apply_feature_step)
+        balancer = self.balancer
         if balancer.needs == 'losses':
             if is_distributed():
                 total = self._weigh_global(per_task)
@@ -285,9 +303,7 @@ class MultiTaskModel(BaseModel):
             raise ValueError(f'balancer {type(balancer).__name__} has '
                              f'needs={balancer.needs!r}; expected losses, '
                              'grads, features or samples')
-        balancer.after_train_iter(
-            {t: v.detach() for t, v in per_task.items()})
-        return self._log_vars(losses, per_task, total)
+        return total
 
     def _weigh_global(self, per_task):
         """Loss-level balancing on the global loss values under DDP.
@@ -331,20 +347,61 @@ class MultiTaskModel(BaseModel):
             return [t for t, f in zip(self.tasks, full.tolist()) if f > 0]
         return [t for t, f in zip(per_task, flags.tolist()) if f > 0]
 
-    def _skip_step(self, losses, per_task, bad):
+    def _gradient_culprits(self, err: NonFiniteGradient):
+        """(tasks, message) for a non-finite gradient of finite losses.
+
+        The engine names the tasks when it has per-task gradients. With
+        only the combined gradient (loss-level balancers) the tasks are
+        those whose own parameters (head, task part of the architecture)
+        got a non-finite gradient: only that task's loss reaches them.
+        """
+        names = {id(p): n for n, p in self.named_parameters()}
+        params = [names.get(id(p), f'<{tuple(p.shape)} tensor>')
+                  for p in err.params]
+        shown = ', '.join(params[:8]) + (
+            f', ... ({len(params)} tensors)' if len(params) > 8 else '')
+        where = f' in {len(params)} parameter tensor(s): {shown}' \
+            if params else ''
+        if err.tasks is not None:
+            return err.tasks, f'non-finite {err.where}{where}'
+        bad = {id(p) for p in err.params}
+        tasks = [t for t in self.tasks
+                 if any(id(p) in bad for p in self.task_parameters(t))]
+        if tasks:
+            return tasks, (f'non-finite {err.where}{where}; the own '
+                           'parameters of these tasks are affected')
+        return [], (f'non-finite {err.where}{where}; only shared parameters'
+                    ' are affected, so the task cannot be told from the '
+                    f'combined gradient of {type(self.balancer).__name__} '
+                    '(a gradient-level balancer such as PCGrad checks each'
+                    " task's gradient and names it)")
+
+    def _skip_step(self, losses, per_task, bad=None, gradient=None):
         self.nonfinite_steps += 1
         self.nonfinite_streak += 1
-        values = ', '.join(f'{t}={per_task[t].item()}' for t in bad
-                           if t in per_task)
-        message = (f'non-finite loss for task(s) {bad} ({values}); '
-                   f'{self.nonfinite_streak.item()} bad step(s) in a row, '
-                   f'{self.nonfinite_steps.item()} in total')
+        if gradient is None:
+            values = ', '.join(f'{t}={per_task[t].item()}' for t in bad
+                               if t in per_task)
+            message = f'non-finite loss for task(s) {bad} ({values})'
+            advice = ('Lower the learning rate, check the labels of these '
+                      'tasks, or enable gradient clipping.')
+        else:
+            bad, detail = self._gradient_culprits(gradient)
+            values = ', '.join(f'{t}={v.item():.4g}'
+                               for t, v in per_task.items())
+            message = (f'non-finite gradient for task(s) {bad}; the losses '
+                       f'are finite ({values}): {detail}')
+            advice = ('Check the loss of these tasks for operations with an'
+                      ' infinite derivative at the value reached (sqrt or '
+                      'norm of 0, log of 0, acos of +-1); gradient clipping '
+                      'does not help with NaN.')
+        message += (f'; {self.nonfinite_streak.item()} bad step(s) in a row, '
+                    f'{self.nonfinite_steps.item()} in total')
         if (self.nonfinite_loss == 'raise' or self.nonfinite_streak.item() >=
                 self.max_consecutive_nonfinite):
             raise FloatingPointError(
                 message + '; stopping (max_consecutive_nonfinite='
-                f'{self.max_consecutive_nonfinite}). Lower the learning rate, '
-                'check the labels of these tasks, or enable gradient clipping.')
+                f'{self.max_consecutive_nonfinite}). ' + advice)
         print_log(message + '; step skipped', logger='current',
                   level=logging.WARNING)
         log_vars = OrderedDict(

@@ -4,8 +4,10 @@ from typing import Dict, List
 import torch
 from torch import Tensor
 
-from mtlbox.engine.distributed import (all_reduce_mean, all_reduce_sum,
+from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_mean,
+                                       all_reduce_sum, any_rank,
                                        finish_update, is_distributed,
+                                       loss_scaler_active, skip_update,
                                        world_size)
 from .slgrad import slgrad_weights
 
@@ -74,6 +76,31 @@ def sample_scores(per_sample: Dict[str, tuple], shared: List[Tensor],
     return scores.detach()
 
 
+def _check_scores(scores, direction, tasks, main_task, optim_wrapper):
+    """Skip the step when the held-out gradient ``v`` or a task's scores
+    ``s[t] = J_t v`` are NaN/inf (a finite loss with a NaN gradient shows up
+    here, in the row of its task). The flags are reduced over ranks so all
+    decide alike; with a loss scaler the scaler handles it as usual."""
+    if loss_scaler_active(optim_wrapper):
+        return
+    held_out = torch.stack([torch.isfinite(d).all() for d in direction]
+                           ).all() if direction else torch.tensor(True)
+    flags = torch.cat([(~held_out).reshape(1),
+                       ~torch.isfinite(scores).all(1)])
+    flags = any_rank(flags).tolist()
+    if not any(flags):
+        return
+    optim_wrapper._inner_count += 1
+    skip_update(optim_wrapper)
+    if flags[0]:
+        raise NonFiniteGradient(
+            f'held-out gradient of the main task {main_task!r}',
+            tasks=[main_task])
+    raise NonFiniteGradient(
+        'per-sample gradient scores',
+        tasks=[t for t, bad in zip(tasks, flags[1:]) if bad])
+
+
 def apply_sample_step(model, balancer, data, task_losses, optim_wrapper,
                       trunk=None):
     """Weigh per-sample, per-task losses and step ``optim_wrapper``.
@@ -106,6 +133,8 @@ def apply_sample_step(model, balancer, data, task_losses, optim_wrapper,
     L = torch.stack([per_sample[t][0] for t in tasks])
     mask = torch.stack([per_sample[t][1] for t in tasks])
     scores = sample_scores(per_sample, shared, direction)
+    _check_scores(scores, direction, tasks, balancer.main_task,
+                  optim_wrapper)
     ranks = world_size()
     if ranks > 1:
         # global batch: normalise over every rank's (t, i); the gradients
