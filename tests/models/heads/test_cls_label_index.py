@@ -175,7 +175,8 @@ def test_label_beyond_num_classes_names_task_file_and_value():
         assert '/data/Art/mug/0001.jpg' in msg and 'num_classes=5' in msg
     multi = ClsHead(in_channels=5, num_classes=5, multi_label=True)
     multi.task = 'tags'
-    with pytest.raises(ValueError, match="task 'tags'.*label 9.*num_classes=5"):
+    with pytest.raises(ValueError,
+                       match="task 'tags'.*label 9.*num_classes=5"):
         multi.loss(feats_of(rows[:1]),
                    [sample([1, 9], ['tags'])])
     # in range: the usual loss, -log(1/5)
