@@ -151,6 +151,12 @@ class MTLBaseDataset(BaseDataset):
         return None
 
     # ------------------------------------------------------------ fetching
+    def get_data_info(self, idx: int) -> dict:
+        """The data info with ``test_mode``: in test mode
+        :class:`~mtlbox.datasets.transforms.PackMTLInputs` packs ground
+        truth in the original image frame for the metrics."""
+        return with_test_mode(super().get_data_info(idx), self.test_mode)
+
     def __getitem__(self, idx: int) -> dict:
         """Like ``BaseDataset`` but a :class:`CorruptSampleError` raised by
         the pipeline skips to the next sample when ``skip_invalid``."""
@@ -169,6 +175,14 @@ class MTLBaseDataset(BaseDataset):
                 idx = (idx + 1) % len(self)
         raise CorruptSampleError(
             f'{type(self).__name__}: every sample is invalid')
+
+
+def with_test_mode(info: dict, test_mode: bool) -> dict:
+    """``info`` with ``info['test_mode']`` set: the flag the packing step
+    reads to choose the frame of the ground truth (input frame for
+    training, original image frame for evaluation)."""
+    info['test_mode'] = bool(test_mode)
+    return info
 
 
 def fetch_skipping_invalid(dataset, idx: int, skip_of: Callable[[int], bool]

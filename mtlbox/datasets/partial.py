@@ -32,7 +32,7 @@ from torch.utils.data import Sampler
 
 from mtlbox.registry import DATA_SAMPLERS, DATASETS
 
-from .base import fetch_skipping_invalid
+from .base import fetch_skipping_invalid, with_test_mode
 
 #: results keys holding each task's labels (dropped when a task is removed)
 TASK_RESULT_KEYS = {
@@ -68,8 +68,11 @@ class PartialMTLDataset(BaseDataset):
                  **kwargs):
         if not sources:
             raise ValueError('PartialMTLDataset needs at least one source')
+        # a val/test wrapper puts its sources in test mode too (labels in
+        # the original image frame, no training-only filtering)
         self.datasets = [
-            DATASETS.build(s) if isinstance(s, dict) else s for s in sources
+            DATASETS.build(dict(s, test_mode=s.get('test_mode', test_mode)))
+            if isinstance(s, dict) else s for s in sources
         ]
         self.source_names = [self._name(d) for d in self.datasets]
         if len(set(self.source_names)) != len(self.source_names):
@@ -167,7 +170,7 @@ class PartialMTLDataset(BaseDataset):
         results['labeled_tasks'] = kept
         results['source'] = name
         results['sample_idx'] = idx
-        return self.pipeline(results)
+        return self.pipeline(with_test_mode(results, self.test_mode))
 
     @force_full_init
     def task_counts(self) -> Dict[str, int]:

@@ -33,6 +33,8 @@ from mmengine.dataset import BaseDataset
 
 from mtlbox.registry import DATASETS
 
+from .base import with_test_mode
+
 OBJECT_CLASSES = ('sphere', 'box', 'cylinder', 'pillar')
 STUFF_CLASSES = ('floor', 'wall')
 ALL_TASKS = ('det', 'seg', 'depth', 'normal', 'enhance')
@@ -532,6 +534,7 @@ class SynthScenes(BaseDataset):
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
         index = info['sample_idx']
+        with_test_mode(info, self.test_mode)  # frame of packed labels
         if not self.cache:
             info.update(self.render(index))
             return info

@@ -34,8 +34,9 @@ def task_cosines(model, batches):
         for i, t in enumerate(tasks):
             full[model.tasks.index(t)] = G[i]
         total = full if total is None else total + full
-    unit = torch.nn.functional.normalize(total, dim=1)
-    return (unit @ unit.t()).cpu()
+    # float64: a float32 Gram of long rows drifts by 1e-4 on the diagonal
+    unit = torch.nn.functional.normalize(total.double(), dim=1)
+    return (unit @ unit.t()).float().cpu()
 
 
 def main():

@@ -7,6 +7,10 @@ from mmengine.structures import InstanceData, LabelData, PixelData
 from mtlbox.registry import TRANSFORMS
 from mtlbox.structures import TASK_FIELDS, MTLDataSample
 
+from .geometric import FRAME_CHANGED_BY, ORIGINAL_LABELS
+
+_GT_FRAMES = ('auto', 'input', 'original')
+
 #: pipeline result key -> (task key, packed field)
 _DENSE_KEYS = {
     'gt_seg_map': ('seg', 'gt_sem_seg'),
@@ -53,9 +57,25 @@ class PackMTLInputs(BaseTransform):
     ``task_map=dict(left='cls', right='cls')``: ``labeled_tasks`` keeps the
     task names, the label is packed as the canonical task's field.
 
+    **Frame of the ground truth.** Losses need labels in the network's input
+    frame (resized, padded, flipped with the image); metrics compare
+    predictions mapped back to the original image with labels in the
+    *original* frame (as read from disk), as mmdet and mmseg do.
+    ``gt_frame='input'`` packs the labels as the pipeline left them;
+    ``'original'`` packs the labels recorded before the first geometric
+    transform (:func:`~mtlbox.datasets.transforms.geometric.keep_original_labels`;
+    labels loaded after the geometric transforms are already original);
+    ``'auto'`` (default) is ``'original'`` when the dataset is in test mode
+    (``results['test_mode']``, set by mtlbox's datasets) and ``'input'``
+    otherwise. The choice is recorded as ``gt_frame`` meta information, and
+    metrics refuse input-frame labels of a sample whose geometry changed.
+    A test pipeline that crops or expands the canvas cannot be undone by the
+    predictions: packing it in the original frame raises.
+
     Args:
         meta_keys: meta information copied into the sample when present.
         task_map: ``{task name: canonical task key}`` for packing.
+        gt_frame: ``'auto'``, ``'input'`` or ``'original'`` (above).
     """
 
     def __init__(self,
@@ -63,7 +83,11 @@ class PackMTLInputs(BaseTransform):
                             'scale_factor', 'flip', 'flip_direction',
                             'sample_idx', 'source', 'labeled_tasks',
                             'task_names', 'task_name'),
-                 task_map=None):
+                 task_map=None, gt_frame: str = 'auto'):
+        if gt_frame not in _GT_FRAMES:
+            raise ValueError(f'PackMTLInputs gt_frame={gt_frame!r}: use one '
+                             f'of {_GT_FRAMES}')
+        self.gt_frame = gt_frame
         self.meta_keys = tuple(meta_keys)
         self.task_map = dict(task_map or {})
         bad = {k: v for k, v in self.task_map.items() if v not in TASK_FIELDS}
@@ -91,6 +115,11 @@ class PackMTLInputs(BaseTransform):
                 "PackMTLInputs(task_map={name: 'cls', ...})")
         results['labeled_tasks'] = labeled
         kinds = {self.task_map.get(t, t) for t in labeled}
+        frame = self.gt_frame
+        if frame == 'auto':
+            frame = 'original' if results.get('test_mode') else 'input'
+        if frame == 'original':
+            results = self._original_labels(results, kinds)
         sample = MTLDataSample()
         if 'det' in kinds:
             self._pack_instances(results, sample)
@@ -111,7 +140,29 @@ class PackMTLInputs(BaseTransform):
                 label=torch.as_tensor(results['gt_label']).long().reshape(-1))
         sample.set_metainfo(
             {k: results[k] for k in self.meta_keys if k in results})
+        sample.set_metainfo(dict(gt_frame=frame))
         return dict(inputs=inputs, data_samples=sample)
+
+    @staticmethod
+    def _original_labels(results: dict, kinds) -> dict:
+        """``results`` with every ``gt_*`` entry recorded before the first
+        geometric transform put back (a shallow copy)."""
+        framed = kinds - {'cls'}
+        changed = results.get(FRAME_CHANGED_BY)
+        if changed and framed:
+            raise ValueError(
+                f'{results.get("img_path", "sample")}: the test pipeline '
+                f'runs {changed}, which predictions cannot be mapped back '
+                'through, so labels cannot be compared in the original image '
+                'frame; remove it from the val/test pipeline, or pack with '
+                "PackMTLInputs(gt_frame='input') to evaluate in the input "
+                'frame')
+        original = results.get(ORIGINAL_LABELS)
+        if not original:
+            return results
+        out = dict(results)
+        out.update(original)
+        return out
 
     @staticmethod
     def _pack_instances(results, sample):

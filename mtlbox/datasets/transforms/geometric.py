@@ -9,6 +9,32 @@ from .random_state import WorkerRNG
 _MAPS = ('gt_seg_map', 'gt_depth', 'gt_normal', 'gt_clean_img', 'gt_saliency',
          'gt_edge', 'gt_parts')
 
+#: results key holding the labels as they were before the first geometric
+#: transform (the original image frame), see :func:`keep_original_labels`
+ORIGINAL_LABELS = 'ori_labels'
+#: results key set to the name of a transform whose effect on the image
+#: frame cannot be undone by predictions (a crop, a canvas expansion)
+FRAME_CHANGED_BY = 'frame_changed_by'
+
+
+def keep_original_labels(results: dict) -> dict:
+    """Remember every ``gt_*`` entry of ``results`` before the first
+    geometric transform changes it.
+
+    Every geometric transform of mtlbox calls this first; only the first
+    call records (references, not copies: transforms build new arrays and
+    never write into their inputs). :class:`PackMTLInputs` packs these
+    original-frame labels for evaluation (``gt_frame='original'``), so
+    metrics compare predictions mapped back to the original image with the
+    ground truth as it was read from disk, as mmdet and mmseg do by loading
+    annotations after the resize in their test pipelines. A plugin transform
+    that moves pixels or boxes should call it too.
+    """
+    if ORIGINAL_LABELS not in results:
+        results[ORIGINAL_LABELS] = {
+            k: v for k, v in results.items() if k.startswith('gt_')}
+    return results
+
 
 @TRANSFORMS.register_module()
 class MTLRandomFlip(BaseTransform):
@@ -26,11 +52,15 @@ class MTLRandomFlip(BaseTransform):
         self.rng = WorkerRNG(seed)
 
     def transform(self, results):
+        keep_original_labels(results)
         flip = bool(self.rng(results).random() < self.prob)
         results['flip'] = flip
         results['flip_direction'] = 'horizontal' if flip else None
         if not flip:
             return results
+        if 'pad_shape' in results:
+            # predictions are unflipped within img_shape, not the padding
+            results[FRAME_CHANGED_BY] = 'MTLRandomFlip after MTLPad'
         w = results['img'].shape[1]
         results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
         for key in _MAPS:
@@ -150,6 +180,7 @@ class MTLResize(BaseTransform):
 
     def transform(self, results):
         import cv2
+        keep_original_labels(results)
         scale = self.scale
         if self.ratio_range is not None:
             f = self.rng(results).uniform(*self.ratio_range)
@@ -226,6 +257,7 @@ class MTLRandomCrop(BaseTransform):
         return boxes, keep
 
     def transform(self, results):
+        keep_original_labels(results)
         h, w = results['img'].shape[:2]
         boxes = results.get('gt_bboxes')
         rng = self.rng(results)
@@ -249,6 +281,8 @@ class MTLRandomCrop(BaseTransform):
                     results[key] = np.asarray(results[key])[keep]
         results['img_shape'] = (ch, cw)
         results['crop_bbox'] = (x0, y0, x0 + cw, y0 + ch)
+        if (ch, cw) != (h, w):
+            results[FRAME_CHANGED_BY] = type(self).__name__
         return results
 
 
@@ -276,6 +310,7 @@ class MTLPad(BaseTransform):
         self.seg_pad_val = seg_pad_val
 
     def transform(self, results):
+        keep_original_labels(results)
         h, w = results['img'].shape[:2]
         if self.size is not None:
             th, tw = max(h, self.size[0]), max(w, self.size[1])
@@ -316,6 +351,7 @@ class MTLRandomScaleCrop(BaseTransform):
         self.rng = WorkerRNG(seed)
 
     def transform(self, results):
+        keep_original_labels(results)
         h, w = results['img'].shape[:2]
         rng = self.rng(results)
         s = self.scales[int(rng.integers(len(self.scales)))]
@@ -362,6 +398,7 @@ class MTLRandomExpand(BaseTransform):
         self.rng = WorkerRNG(seed)
 
     def transform(self, results):
+        keep_original_labels(results)
         rng = self.rng(results)
         if rng.random() >= self.prob:
             return results
@@ -389,4 +426,5 @@ class MTLRandomExpand(BaseTransform):
                 results['gt_bboxes'], np.float32) + np.array(
                     [x0, y0, x0, y0], np.float32)
         results['img_shape'] = (th, tw)
+        results[FRAME_CHANGED_BY] = type(self).__name__
         return results

@@ -20,4 +20,31 @@ def is_labeled(sample: Dict[str, Any], task: str, gt_field: str) -> bool:
     labeled = sample.get('labeled_tasks')
     if labeled is not None and task not in labeled:
         return False
-    return gt_field in sample
+    if gt_field not in sample:
+        return False
+    if gt_field != 'gt_label':
+        check_frame(sample, task)
+    return True
+
+
+def check_frame(sample: Dict[str, Any], task: str) -> None:
+    """Raise if ``sample``'s ground truth is in the network's input frame
+    while its image was resized, padded or flipped: predictions are in the
+    original image frame (heads undo the geometry), so the two would be
+    compared pixel against a different pixel, or box against a rescaled
+    box. ``PackMTLInputs`` records the frame as ``gt_frame``."""
+    if sample.get('gt_frame', 'original') != 'input':
+        return
+    ori = tuple(sample.get('ori_shape', ())[:2])
+    img = tuple(sample.get('img_shape', ori)[:2])
+    scale = sample.get('scale_factor', (1.0, 1.0))
+    scale = (scale, scale) if isinstance(scale, (int, float)) else scale
+    moved = (ori != img or bool(sample.get('flip'))
+             or any(abs(float(s) - 1.0) > 1e-6 for s in scale))
+    if moved:
+        raise ValueError(
+            f'{sample.get("img_path", "a sample")}: the {task!r} ground truth '
+            f'is in the input frame {img} (resized/padded/flipped) but '
+            f'predictions are in the original frame {ori}; evaluate with a '
+            'dataset in test mode (test_mode=True in the val/test dataset '
+            "config) or pack with PackMTLInputs(gt_frame='original')")

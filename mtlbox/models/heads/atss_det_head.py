@@ -339,12 +339,15 @@ class ATSSDetHead(BaseModule):
 
 def rescale_boxes(boxes: Tensor, img_shape, metainfo: dict) -> Tensor:
     """Boxes on the resized (unpadded) input -> original image pixels:
-    clip to ``img_shape``, divide by ``scale_factor`` ``(w, h)`` (or one
+    clip to ``img_shape``, mirror back when the sample was flipped
+    (``x1 = w - x2'``), divide by ``scale_factor`` ``(w, h)`` (or one
     number), clip to ``ori_shape``."""
     h, w = img_shape
     boxes = boxes.clone()
     boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
     boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+    if metainfo.get('flip'):
+        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
     scale = metainfo.get('scale_factor')
     if scale is not None:
         if isinstance(scale, (int, float)):

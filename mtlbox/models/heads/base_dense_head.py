@@ -195,8 +195,17 @@ class BaseDenseHead(BaseModule):
     def postprocess(self, out: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def unflip(self, pred: Tensor) -> Tensor:
+        """Undo a horizontal flip of a postprocessed prediction [1, C, H, W]
+        (mirror the columns; :class:`NormalHead` also negates x)."""
+        return pred.flip(-1)
+
     def predict(self, feats, data_samples, inputs=None) -> None:
-        """Fill ``pred_field`` of each sample at its ``ori_shape``."""
+        """Fill ``pred_field`` of each sample in its original image frame:
+        the raw output is upsampled to the padded input, cropped to
+        ``img_shape`` (padding removed), resized (bilinear, before the
+        argmax / activation) to ``ori_shape`` and unflipped when the sample
+        was flipped."""
         out = self(feats)
         size = data_samples[0].metainfo['batch_input_shape']
         out = F.interpolate(out, size=size, mode='bilinear',
@@ -209,5 +218,7 @@ class BaseDenseHead(BaseModule):
             if tuple(ori) != (h, w):
                 one = F.interpolate(one, size=tuple(ori), mode='bilinear',
                                     align_corners=False)
-            setattr(sample, self.pred_field,
-                    PixelData(data=self.postprocess(one)[0]))
+            pred = self.postprocess(one)
+            if sample.metainfo.get('flip'):
+                pred = self.unflip(pred)
+            setattr(sample, self.pred_field, PixelData(data=pred[0]))

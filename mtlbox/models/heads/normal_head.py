@@ -1,4 +1,5 @@
 """Surface normal head."""
+import torch
 import torch.nn.functional as F
 
 from mtlbox.registry import MODELS
@@ -22,3 +23,9 @@ class NormalHead(BaseDenseHead):
 
     def postprocess(self, out):
         return F.normalize(out, dim=1)
+
+    def unflip(self, pred):
+        """A mirrored image mirrors the normals: x (camera right) changes
+        sign (the inverse of :class:`MTLRandomFlip`)."""
+        pred = pred.flip(-1)
+        return torch.cat([-pred[:, :1], pred[:, 1:]], dim=1)
