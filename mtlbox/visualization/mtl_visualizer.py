@@ -40,7 +40,9 @@ class MTLVisualizer(Visualizer):
     segmentation blended 50% with the input).
 
     Args:
-        classes: detection class names (for labels).
+        classes: detection class names: a box is labelled with its class
+            name (and score); the index is drawn only for a label outside
+            ``classes``.
         palette: segmentation colours [C, 3] RGB.
         score_thr: boxes below it are not drawn.
     """
@@ -49,13 +51,23 @@ class MTLVisualizer(Visualizer):
                  palette: Optional[Sequence] = None, score_thr: float = 0.3,
                  **kwargs):
         super().__init__(name=name, **kwargs)
-        self.classes = list(classes)
+        self.classes = list(classes or ())
         self.palette = palette
         self.score_thr = score_thr
 
+    @staticmethod
+    def label_text(label: int, classes: Sequence[str],
+                   score: Optional[float] = None) -> str:
+        """The text drawn at a box: the class name (the index only when
+        ``classes`` does not name it), then the score if given."""
+        label = int(label)
+        name = classes[label] if 0 <= label < len(classes) else str(label)
+        return name if score is None else f'{name} {score:.2f}'
+
     # ----------------------------------------------------------- tiles
     def _boxes_tile(self, image: np.ndarray, inst, with_scores: bool,
-                    scale: float = 1.0):
+                    scale: float = 1.0, classes: Optional[Sequence] = None):
+        classes = self.classes if classes is None else list(classes)
         boxes = _np(inst['bboxes'] if isinstance(inst, dict)
                     else inst.bboxes).reshape(-1, 4).astype(np.float64)
         boxes = boxes * scale
@@ -73,15 +85,12 @@ class MTLVisualizer(Visualizer):
         self.set_image(image.copy())
         if len(boxes):
             colors = [tuple(int(c) for c in default_palette(
-                max(len(self.classes), int(labels.max()) + 1))[lab])
+                max(len(classes), int(labels.max()) + 1))[lab])
                 for lab in labels]
             self.draw_bboxes(boxes, edge_colors=colors, line_widths=1)
-            texts = []
-            for k, lab in enumerate(labels):
-                name = (self.classes[lab] if lab < len(self.classes) else
-                        str(lab))
-                texts.append(name if scores is None else
-                             f'{name} {scores[k]:.2f}')
+            texts = [self.label_text(lab, classes,
+                                     None if scores is None else scores[k])
+                     for k, lab in enumerate(labels)]
             self.draw_texts(texts, boxes[:, :2], font_sizes=7,
                             colors='white',
                             bboxes=[dict(facecolor='black', alpha=0.5,
@@ -89,12 +98,17 @@ class MTLVisualizer(Visualizer):
                             len(texts))
         return self.get_image()
 
-    def draw_panel(self, image: np.ndarray, sample,
-                   min_height: int = 192) -> np.ndarray:
+    def draw_panel(self, image: np.ndarray, sample, min_height: int = 192,
+                   classes: Optional[Sequence[str]] = None,
+                   palette: Optional[Sequence] = None) -> np.ndarray:
         """``image``: HxWx3 uint8 RGB at the sample's ``ori_shape``;
         ``sample``: an MTLDataSample (or its dict) with ``pred_*`` and any
         ``gt_*``. Tiles are enlarged to at least ``min_height`` pixels.
-        Returns the panel HxWx3 uint8 RGB."""
+        ``classes``: the detection class names of this sample's label space
+        (default: the visualizer's ``classes``); boxes are labelled with
+        them; ``palette`` likewise for the segmentation colours. Returns the
+        panel HxWx3 uint8 RGB."""
+        palette = self.palette if palette is None else palette
         get = (sample.get if isinstance(sample, dict) else
                (lambda k, d=None: getattr(sample, k, d)))
         scale = max(1.0, min_height / image.shape[0])
@@ -114,9 +128,11 @@ class MTLVisualizer(Visualizer):
         if (get('pred_instances') is not None
                 or get('gt_instances') is not None):
             add('boxes',
-                self._boxes_tile(image, get('pred_instances'), True, scale)
+                self._boxes_tile(image, get('pred_instances'), True, scale,
+                                 classes)
                 if get('pred_instances') is not None else None,
-                self._boxes_tile(image, get('gt_instances'), False, scale)
+                self._boxes_tile(image, get('gt_instances'), False, scale,
+                                 classes)
                 if get('gt_instances') is not None else None)
         for field, title in (('sem_seg', 'seg'), ('parts', 'parts')):
             pred, gt = get(f'pred_{field}'), get(f'gt_{field}')
@@ -126,7 +142,7 @@ class MTLVisualizer(Visualizer):
             def overlay(x):
                 lab = _resize(_np(x).reshape(_np(x).shape[-2:]).astype(
                     np.int32), shape, nearest=True)
-                col = colorize_labels(lab, self.palette)
+                col = colorize_labels(lab, palette)
                 return (0.5 * image + 0.5 * col).astype(np.uint8)
 
             add(title, None if pred is None else overlay(pred),

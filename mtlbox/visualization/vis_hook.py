@@ -22,22 +22,55 @@ def input_to_rgb(img, bgr: bool = True) -> np.ndarray:
     return np.ascontiguousarray(arr[..., ::-1] if bgr else arr)
 
 
-def panel_name(sample, index: int) -> str:
+def _safe(text: str) -> str:
+    return re.sub(r'[^A-Za-z0-9_.-]', '_', text)
+
+
+def panel_name(sample, index: int, taken=()) -> str:
+    """``<image stem>.png``; when that name is in ``taken`` (another
+    image of the same stem: Office-Home's ``Art/Mug/00001.jpg`` and
+    ``Clipart/Mug/00001.jpg``, two sources of a partial dataset), the parent
+    folders are prefixed one at a time (``Mug_00001``, ``Art_Mug_00001``)
+    and, if the whole path is taken, the source and index are appended."""
     meta = sample.metainfo if hasattr(sample, 'metainfo') else sample
     path = meta.get('img_path')
-    if path:
-        stem = osp.splitext(osp.basename(str(path).rstrip('/')))[0]
-        if str(path).startswith('synth://'):
-            stem = str(path)[len('synth://'):].replace('/', '_')
+    if path and str(path).startswith('synth://'):
+        candidates = [str(path)[len('synth://'):].replace('/', '_')]
+    elif path:
+        parts = [p for p in str(path).replace('\\', '/').split('/') if p]
+        parts[-1] = osp.splitext(parts[-1])[0]
+        candidates = ['_'.join(parts[-k:]) for k in range(1, len(parts) + 1)]
     else:
-        stem = str(meta.get('sample_idx', index))
-    return re.sub(r'[^A-Za-z0-9_.-]', '_', stem) + '.png'
+        candidates = [str(meta.get('sample_idx', index))]
+    for stem in candidates:
+        name = _safe(stem) + '.png'
+        if name not in taken:
+            return name
+    return _safe(f'{candidates[-1]}_{meta.get("source", "")}_{index}') + '.png'
+
+
+def label_space(dataset_meta: dict, source: Optional[str]):
+    """``(classes, seg_palette)`` of a sample from ``source``: the source's
+    own metainfo in a :class:`PartialMTLDataset` (``metainfo['sources']``,
+    e.g. VOC's 20 classes next to NYU's none), else the dataset's."""
+    meta = dataset_meta or {}
+    sources = meta.get('sources') or {}
+    if source in sources:
+        meta = sources[source] or {}
+    elif sources and not meta.get('classes'):
+        # no source named: the only source with detection classes
+        named = [m for m in sources.values() if (m or {}).get('classes')]
+        if len(named) == 1:
+            meta = named[0]
+    return tuple(meta.get('classes') or ()), meta.get('seg_palette')
 
 
 @HOOKS.register_module()
 class MTLVisualizationHook(Hook):
     """After each test iteration, save ``show_dir/<image>.png``: the panel
-    of :class:`MTLVisualizer` (predictions over ground truth).
+    of :class:`MTLVisualizer` (predictions over ground truth), one per test
+    image (names made unique, see :func:`panel_name`). Boxes are labelled
+    with the class names of the sample's label space (:func:`label_space`).
 
     Args:
         show_dir: output folder (created).
@@ -56,13 +89,18 @@ class MTLVisualizationHook(Hook):
         self.bgr_inputs = bgr_inputs
         self._count = 0
         self._visualizer = None
+        self._meta = {}
+        self._names = set()
 
     def before_test(self, runner) -> None:
         os.makedirs(self.show_dir, exist_ok=True)
-        meta = getattr(runner.test_dataloader.dataset, 'metainfo', {}) or {}
+        self._meta = dict(
+            getattr(runner.test_dataloader.dataset, 'metainfo', {}) or {})
+        classes, palette = label_space(self._meta, None)
         self._visualizer = MTLVisualizer(
-            name=f'mtl_vis_{id(self)}', classes=meta.get('classes', ()),
-            palette=meta.get('seg_palette'), score_thr=self.score_thr)
+            name=f'mtl_vis_{id(self)}', classes=classes, palette=palette,
+            score_thr=self.score_thr)
+        self._names = set()
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs: Optional[Sequence] = None) -> None:
@@ -74,7 +112,12 @@ class MTLVisualizationHook(Hook):
             image = input_to_rgb(data_batch['inputs'][i], self.bgr_inputs)
             ori = sample.metainfo.get('ori_shape', image.shape[:2])[:2]
             image = _resize(image, tuple(ori))
-            panel = self._visualizer.draw_panel(image, sample)
-            name = panel_name(sample, batch_idx * 1000 + i)
+            classes, palette = label_space(self._meta,
+                                           sample.metainfo.get('source'))
+            panel = self._visualizer.draw_panel(image, sample,
+                                                classes=classes,
+                                                palette=palette)
+            name = panel_name(sample, batch_idx * 1000 + i, self._names)
+            self._names.add(name)
             cv2.imwrite(osp.join(self.show_dir, name), panel[..., ::-1])
             self._count += 1

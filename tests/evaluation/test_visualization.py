@@ -117,3 +117,119 @@ def test_mtl_evaluator_in_a_runner(checkpoint, tmp_path):
     assert metrics['mtl/amtl_score'] == pytest.approx(
         (metrics['seg/mIoU'] / metrics['depth/abs_err']
          * metrics['enhance/psnr'])**(1 / 3))
+
+
+# ----------------------------------------------- box labels: class names
+VOC_NAMES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle')
+
+
+def test_label_text_is_the_class_name():
+    from mtlbox.visualization import MTLVisualizer
+    assert MTLVisualizer.label_text(3, VOC_NAMES) == 'boat'
+    assert MTLVisualizer.label_text(np.int64(0), VOC_NAMES, 0.5) == \
+        'aeroplane 0.50'
+    # an index the names do not cover (or no names at all) stays a number
+    assert MTLVisualizer.label_text(7, VOC_NAMES) == '7'
+    assert MTLVisualizer.label_text(1, ()) == '1'
+
+
+def _capture_texts(monkeypatch):
+    from mtlbox.visualization import MTLVisualizer
+    drawn = []
+    original = MTLVisualizer.draw_texts
+
+    def draw_texts(self, texts, positions, **kwargs):
+        drawn.append(list(texts))
+        return original(self, texts, positions, **kwargs)
+
+    monkeypatch.setattr(MTLVisualizer, 'draw_texts', draw_texts)
+    return drawn
+
+
+def _det_sample(source=None, with_pred=True):
+    from mmengine.structures import InstanceData
+
+    from mtlbox.structures import MTLDataSample
+    sample = MTLDataSample(metainfo=dict(
+        img_path='/data/VOC2012/JPEGImages/2008_000008.jpg',
+        ori_shape=(60, 80), source=source))
+    gt = InstanceData()
+    gt.bboxes = torch.tensor([[5., 5., 40., 30.], [30., 20., 70., 55.]])
+    gt.labels = torch.tensor([0, 3])
+    sample.gt_instances = gt
+    if with_pred:
+        pred = InstanceData()
+        pred.bboxes = torch.tensor([[6., 6., 41., 31.]])
+        pred.labels = torch.tensor([4])
+        pred.scores = torch.tensor([0.9])
+        sample.pred_instances = pred
+    return sample
+
+
+def test_draw_panel_labels_boxes_with_class_names(monkeypatch):
+    from mtlbox.visualization import MTLVisualizer
+    drawn = _capture_texts(monkeypatch)
+    vis = MTLVisualizer(name='vis_names_test', classes=VOC_NAMES,
+                        score_thr=0.3)
+    panel = vis.draw_panel(np.zeros((60, 80, 3), np.uint8), _det_sample())
+    assert panel.ndim == 3
+    assert drawn == [['bottle 0.90'], ['aeroplane', 'boat']]
+    # a per-call label space replaces the visualizer's own
+    drawn.clear()
+    vis.draw_panel(np.zeros((60, 80, 3), np.uint8), _det_sample(),
+                   classes=('holothurian', 'echinus', 'scallop', 'starfish',
+                            'fish'))
+    assert drawn == [['fish 0.90'], ['holothurian', 'starfish']]
+
+
+def test_label_space_of_a_partial_dataset():
+    from mtlbox.visualization.vis_hook import label_space
+    meta = dict(sources=dict(VOC=dict(classes=VOC_NAMES, seg_palette=None),
+                             NYU=dict()))
+    assert label_space(meta, 'VOC') == (VOC_NAMES, None)
+    assert label_space(meta, 'NYU') == ((), None)
+    assert label_space(meta, None) == (VOC_NAMES, None)  # the only named
+    assert label_space(dict(classes=('a', 'b')), 'DUO') == (('a', 'b'), None)
+
+
+def test_visualization_hook_uses_the_source_class_names(monkeypatch,
+                                                        tmp_path):
+    """The hook of tools/test.py --show-dir, given a PartialMTLDataset's
+    metainfo (no top-level classes): the VOC sample's boxes carry VOC's
+    names, not indices."""
+    from types import SimpleNamespace
+
+    from mtlbox.visualization import MTLVisualizationHook
+    drawn = _capture_texts(monkeypatch)
+    meta = dict(sources=dict(NYU=dict(), VOC=dict(classes=VOC_NAMES)))
+    runner = SimpleNamespace(test_dataloader=SimpleNamespace(
+        dataset=SimpleNamespace(metainfo=meta)))
+    hook = MTLVisualizationHook(show_dir=str(tmp_path / 'show'),
+                                score_thr=0.0)
+    hook.before_test(runner)
+    batch = dict(inputs=[torch.zeros(3, 64, 80, dtype=torch.uint8)])
+    hook.after_test_iter(runner, 0, batch, [_det_sample(source='VOC')])
+    assert drawn == [['bottle 0.90'], ['aeroplane', 'boat']]
+    assert [p.name for p in (tmp_path / 'show').iterdir()] == [
+        '2008_000008.png']
+
+
+def test_panel_names_stay_unique():
+    """Office-Home repeats file names across domains and classes; every
+    test image still gets its own panel."""
+    from mtlbox.visualization.vis_hook import panel_name
+    paths = ['/d/office-home/Art/Mug/00001.jpg',
+             '/d/office-home/Clipart/Mug/00001.jpg',
+             '/d/office-home/Art/Pen/00001.jpg',
+             '/d/office-home/Art/Mug/00002.jpg']
+    taken = set()
+    for k, path in enumerate(paths):
+        taken.add(panel_name(dict(img_path=path), k, taken))
+    assert taken == {'00001.png', 'Mug_00001.png', 'Pen_00001.png',
+                     '00002.png'}
+    # the very same path twice: source and index are appended
+    name = panel_name(dict(img_path=paths[0], source='Art'), 9,
+                      {'00001.png', 'Mug_00001.png', 'Art_Mug_00001.png',
+                       'office-home_Art_Mug_00001.png',
+                       'd_office-home_Art_Mug_00001.png'})
+    assert name == 'd_office-home_Art_Mug_00001_Art_9.png'
