@@ -360,3 +360,18 @@ def test_8bit_depth_png_with_explicit_option(tmp_path):
             dict(type='LoadMTLAnnotations', allow_8bit_depth=True)]
     ds = NYUDepthListDataset(data_root=root, depth_scale=10.0, pipeline=load)
     assert ds[0]['gt_depth'][3, 3] == pytest.approx(2.5)
+
+
+def test_loader_rejects_inverted_boxes_of_any_dataset():
+    """A plugin dataset that hands over xyxy boxes with x2 < x1 is stopped
+    at loading, naming the image, the box index and its values."""
+    load = LoadMTLAnnotations(only_labeled=False)
+    ok = dict(img_path='/data/x.jpg', instances=[
+        dict(bbox=[1, 2, 1, 5], bbox_label=0)])  # zero width: kept
+    assert load(dict(ok))['gt_bboxes'].tolist() == [[1, 2, 1, 5]]
+    bad = dict(img_path='/data/x.jpg', instances=[
+        dict(bbox=[1, 2, 6, 5], bbox_label=0),
+        dict(bbox=[9, 2, 4, 5], bbox_label=1)])
+    with pytest.raises(CorruptSampleError, match=r'/data/x\.jpg.*box 1.*'
+                       r'\[9\.0, 2\.0, 4\.0, 5\.0\]'):
+        load(bad)

@@ -8,7 +8,8 @@ optional except the image path):
 ``img_path``                 image (jpg/png/...; ``.npy`` HWC RGB float in
                              [0, 1] or uint8, as the mtan NYUv2 layout)
 ``instances``                list of ``dict(bbox=[x1, y1, x2, y2],
-                             bbox_label=int, ignore_flag=0/1)`` ->
+                             bbox_label=int, ignore_flag=0/1)`` (an
+                             inverted box, ``x2 < x1``, is an error) ->
                              ``gt_bboxes`` [N, 4] float32, ``gt_bboxes_labels``
                              [N] int64, ``gt_ignore_flags`` [N] bool
 ``seg_map_path``             png (palette indices, read with PIL) or npy;
@@ -359,6 +360,14 @@ class LoadMTLAnnotations(BaseTransform):
         instances = results['instances']
         boxes = np.array([i['bbox'] for i in instances],
                          np.float32).reshape(-1, 4)
+        inverted = np.nonzero((boxes[:, 2] < boxes[:, 0])
+                              | (boxes[:, 3] < boxes[:, 1]))[0]
+        if inverted.size:  # the official readers reject these earlier
+            k = int(inverted[0])
+            raise CorruptSampleError(
+                f'{results.get("img_path")}: box {k} of "instances" is '
+                f'inverted, xyxy {boxes[k].tolist()} (needs x1 <= x2 and '
+                'y1 <= y2); fix the dataset that produced it')
         results['gt_bboxes'] = boxes
         results['gt_bboxes_labels'] = np.array(
             [i['bbox_label'] for i in instances], np.int64)
