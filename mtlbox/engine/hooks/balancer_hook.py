@@ -41,7 +41,11 @@ class BalancerHook(Hook):
       driven by validation metrics (DTP, AMTL) gets the evaluation that
       followed the resumed epoch's checkpoint replayed (mmengine saves the
       epoch checkpoint *before* validating, so that update is not in it);
-      ``revalidate_on_resume=False`` turns this off.
+      ``revalidate_on_resume=False`` turns this off. The replay runs once
+      every hook's ``before_train`` has run (at the first
+      ``before_train_epoch``, or at ``after_train`` when the resumed run has
+      no epoch left), so the hooks that see its metrics are set up
+      (CheckpointHook's ``save_best`` writes the best checkpoint).
 
     Priority ``'LOW'`` so it runs after the logger and checkpoint hooks have
     seen the metrics.
@@ -55,8 +59,10 @@ class BalancerHook(Hook):
     def __init__(self, interval: int = 50, revalidate_on_resume: bool = True):
         self.interval = int(interval)
         self.revalidate_on_resume = revalidate_on_resume
+        self._replay_pending = False
 
     def before_train(self, runner) -> None:
+        self._replay_pending = False
         balancer = get_balancer(runner)
         if balancer is None:
             return
@@ -64,11 +70,8 @@ class BalancerHook(Hook):
                                         runner.train_loop.max_iters):
             runner.logger.info(f"BalancerHook: {name} total_iters='auto' -> "
                                f'{runner.train_loop.max_iters}')
-        if self.revalidate_on_resume and self._missed_val(runner, balancer):
-            runner.logger.info('BalancerHook: replaying the validation of '
-                               f'epoch {runner.epoch} for '
-                               f'{type(balancer).__name__}.after_val')
-            runner.val_loop.run()
+        self._replay_pending = (self.revalidate_on_resume
+                                and self._missed_val(runner, balancer))
         if not hasattr(balancer, 'set_val_batches'):
             return
         if not balancer.has_val_source():
@@ -81,27 +84,47 @@ class BalancerHook(Hook):
                     'val_dataloader')
             balancer.set_val_batches(loader)
 
+    def _replay_missed_val(self, runner) -> None:
+        if not self._replay_pending:
+            return
+        self._replay_pending = False
+        balancer = get_balancer(runner)
+        runner.logger.info('BalancerHook: replaying the validation of '
+                           f'epoch {runner.epoch} for '
+                           f'{type(balancer).__name__}.after_val')
+        runner.val_loop.run()
+
+    def before_train_epoch(self, runner) -> None:
+        self._replay_missed_val(runner)
+
+    def after_train(self, runner) -> None:
+        self._replay_missed_val(runner)
+
     @staticmethod
     def _uses_val(balancer) -> bool:
-        from mtlbox.balancers import BaseBalancer
+        """Some balancer in ``balancer`` (itself or a part of a Compose,
+        which only forwards the call) learns from validation metrics."""
+        from mtlbox.balancers import BaseBalancer, Compose
         subs = [balancer] + list(balancer.modules())
         return any(
-            isinstance(m, BaseBalancer)
+            isinstance(m, BaseBalancer) and not isinstance(m, Compose)
             and type(m).after_val is not BaseBalancer.after_val
-            and type(m).__name__ != 'Compose' for m in subs)
+            for m in subs)
 
     def _missed_val(self, runner, balancer) -> bool:
         """Resumed at the end of an epoch whose validation ran after the
         checkpoint was written."""
         loop = getattr(runner, 'train_loop', None)
         epoch = getattr(runner, 'epoch', 0)
-        if not getattr(runner, '_resume', False) or epoch <= 0 or \
+        cfg = getattr(runner, 'cfg', None) or {}
+        if not cfg.get('resume', False) or epoch <= 0 or \
                 getattr(runner, 'val_loop', None) is None or \
                 not self._uses_val(balancer):
             return False
         begin = getattr(loop, 'val_begin', 1)
         interval = getattr(loop, 'val_interval', 1)
-        return epoch >= begin and epoch % interval == 0
+        last = epoch == getattr(loop, 'max_epochs', None)
+        return epoch >= begin and (epoch % interval == 0 or last)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
