@@ -23,7 +23,7 @@ def label_range_message(values, num_classes: int, ignore_index,
                         who: str, where: Optional[str] = None) -> str:
     """The error for labels ``values`` outside ``0..num_classes-1``."""
     values = sorted(int(v) for v in values)
-    src = f' in {where}' if where else ''
+    src = f' (sample {where})' if where else ''
     more = f' (all bad values: {values[:10]})' if len(values) > 1 else ''
     return (f'{who}: label {values[0]}{src} is outside num_classes='
             f'{num_classes} ({num_classes} classes 0..{num_classes - 1}; '
