@@ -251,12 +251,21 @@ class MultiTaskModel(BaseModel):
             for buf, saved in snapshot or ():
                 buf.copy_(saved)
             return self._skip_step(losses, per_task, bad)
+        # weigh() runs before the gradient exists and may move the
+        # balancer's state (FAMO, GeMTL, RLW); the other families are
+        # checked before the balancer runs
+        balancer_state = {
+            k: v.detach().clone() if torch.is_tensor(v) else v
+            for k, v in balancer.state_dict().items()
+        } if snapshot is not None and balancer.needs == 'losses' else None
         try:
             total = self._balanced_step(data, losses, per_task, shared, trunk,
                                         optim_wrapper)
         except NonFiniteGradient as err:
             for buf, saved in snapshot or ():
                 buf.copy_(saved)
+            if balancer_state is not None:
+                balancer.load_state_dict(balancer_state)
             return self._skip_step(losses, per_task, gradient=err)
         self.nonfinite_streak.zero_()
         balancer.after_train_iter(

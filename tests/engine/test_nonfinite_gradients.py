@@ -72,6 +72,7 @@ def _assert_unchanged(model, optim, before, buffers=True):
 
 @pytest.mark.parametrize('balancer', [
     dict(type='EW'),  # loss level: only the combined gradient exists
+    dict(type='FAMO'),  # loss level, state moved by weigh()
     dict(type='PCGrad'),  # gradient level: per-task rows of G
     dict(type='MGDAUB'),  # feature level
     dict(type='SLGrad', main_task='seg'),  # sample level
