@@ -11,11 +11,17 @@ message hub and meta data, which that unpickler rejects, so ``--resume`` and
 fallback to unrestricted unpickling.
 
 It also makes the Runner write checkpoints atomically
-(:func:`atomic_save_checkpoint`).
+(:func:`atomic_save_checkpoint`), and :func:`safe_load` reports an empty or
+truncated checkpoint as :class:`IncompleteCheckpointError`, naming the
+newest loadable checkpoint next to it.
 """
+import glob
+import os
 import os.path as osp
 import pickle
 import re
+import secrets
+import zipfile
 
 import numpy as np
 import torch
@@ -25,6 +31,79 @@ _applied = False
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint needs globals outside mtlbox's allow-list."""
+
+
+class IncompleteCheckpointError(RuntimeError):
+    """A checkpoint file is empty or truncated (a crash while writing it, a
+    full disk, an interrupted copy)."""
+
+
+#: name prefix of the temporary files of the atomic writers below
+TMP_PREFIX = '.tmp-'
+
+
+def _is_complete_zip(filename) -> bool:
+    """Whether ``filename`` is a whole torch zip checkpoint: its central
+    directory (written last) is there and lists the pickle."""
+    try:
+        with zipfile.ZipFile(filename) as zf:
+            return any(n.endswith('data.pkl') for n in zf.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _incomplete(filename, err) -> str:
+    """Why ``filename``, which failed to load with ``err``, is incomplete
+    ('' when it is not: it failed for another reason)."""
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'empty (0 bytes)'
+    with open(filename, 'rb') as f:
+        magic = f.read(4)
+    if magic == b'PK\x03\x04' and not _is_complete_zip(filename):
+        return f'truncated ({size} bytes, its zip index is missing)'
+    if isinstance(err, EOFError):
+        return f'truncated ({size} bytes, the pickle ends early)'
+    return ''
+
+
+def _loads(filename) -> bool:
+    """Whether ``filename`` loads with the allow-list (memory-mapped, so
+    checking a large checkpoint reads little of it)."""
+    try:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            torch.load(filename, map_location='cpu', weights_only=True,
+                       mmap=True)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not loadable"
+        return False
+
+
+def loadable_checkpoints(directory, exclude=(), limit=5):
+    """Up to ``limit`` checkpoints of ``directory`` (``*.pth``, newest
+    first by modification time, temporary files skipped) that load."""
+    exclude = {osp.abspath(e) for e in exclude}
+    names = [f for f in glob.glob(osp.join(directory, '*.pth'))
+             if not osp.basename(f).startswith(TMP_PREFIX)
+             and osp.abspath(f) not in exclude and osp.isfile(f)]
+    names.sort(key=lambda f: (osp.getmtime(f), f), reverse=True)
+    found = []
+    for name in names:
+        if len(found) >= limit:
+            break
+        if _loads(name):
+            found.append(name)
+    return found
+
+
+def _alternative(filename) -> str:
+    """'; the newest loadable checkpoint in DIR is X (...)' or why none."""
+    directory = osp.dirname(osp.abspath(filename))
+    found = loadable_checkpoints(directory, exclude=[filename], limit=1)
+    if not found:
+        return f'; no other loadable checkpoint is in {directory}'
+    return (f'; the newest loadable checkpoint in {directory} is {found[0]} '
+            f'(resume from it with --resume {found[0]}, or set load_from)')
 
 
 def _history_buffer_getattr(obj, name):
@@ -78,12 +157,23 @@ def safe_load(filename, map_location=None):
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} not found')
+        raise FileNotFoundError(f'checkpoint {filename} not found' +
+                                _alternative(filename))
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
+    except Exception as err:
+        state = _incomplete(filename, err)
+        if state:
+            first = (str(err).strip().splitlines() or ['no message'])[0]
+            raise IncompleteCheckpointError(
+                f'checkpoint {filename} is incomplete: the file is {state}, '
+                'as after a crash while it was written or an interrupted '
+                f'copy ({type(err).__name__}: {first[:80]})' +
+                _alternative(filename)) from None
+        if not isinstance(err, pickle.UnpicklingError):
+            raise
         text = str(err)
         found = re.search(r'GLOBAL (\S+)', text)
         if found:
@@ -99,28 +189,44 @@ def safe_load(filename, map_location=None):
             ' it once to a plain state dict.') from None
 
 
-def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
-    """Save a checkpoint so that a crash never leaves a truncated file.
+def _fsync_directory(directory) -> None:
+    """Make a rename in ``directory`` durable (POSIX; a no-op elsewhere)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
-    Local paths are written to a temporary file in the same directory,
-    flushed to disk and renamed over ``filename`` (``os.replace`` is atomic
-    on POSIX): a kill during saving leaves the previous file intact. Remote
-    URIs go through mmengine's own saver.
+
+def _atomic_write(filename, write, suffix):
+    """Write ``filename`` through a temporary file in its directory.
+
+    The temporary file is created with mode 0o666 minus the umask (as
+    ``open()`` would create ``filename``), filled by ``write(f)``, flushed
+    and fsynced, renamed over ``filename`` (``os.replace`` is atomic on
+    POSIX) and the directory is fsynced, so after a crash ``filename`` is
+    either the old or the new complete file.
     """
-    import os
-    import tempfile
-
-    from mmengine.runner import checkpoint as mm_checkpoint
-    if '://' in str(filename):
-        return mm_checkpoint.save_checkpoint(checkpoint, filename, *args,
-                                             **kwargs)
     filename = osp.abspath(osp.expanduser(str(filename)))
     directory = osp.dirname(filename)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.pth', dir=directory)
+    base = osp.basename(filename)
+    while True:
+        tmp = osp.join(directory, f'{TMP_PREFIX}{base}-'
+                       f'{secrets.token_hex(4)}{suffix}')
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, 'wb') as f:
-            torch.save(checkpoint, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filename)
@@ -128,6 +234,45 @@ def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def atomic_save_checkpoint(checkpoint, filename, *args, **kwargs):
+    """Save a checkpoint so that a crash never leaves a truncated file.
+
+    Local paths are written to a temporary ``.tmp-*.pth`` file in the same
+    directory, flushed to disk and renamed over ``filename`` (see
+    :func:`_atomic_write`): a kill during saving leaves the previous file
+    intact and at most a stray temporary file, which
+    ``MTLCheckpointHook`` removes when training starts. The file gets the
+    user's umask like any other. Remote URIs go through mmengine's own
+    saver.
+    """
+    from mmengine.runner import checkpoint as mm_checkpoint
+    if '://' in str(filename):
+        return mm_checkpoint.save_checkpoint(checkpoint, filename, *args,
+                                             **kwargs)
+    _atomic_write(filename, lambda f: torch.save(checkpoint, f), '.pth')
+
+
+def atomic_write_text(filename, text: str) -> None:
+    """Replace the text file ``filename`` atomically (``last_checkpoint``)."""
+    _atomic_write(filename, lambda f: f.write(text.encode()), '.txt')
+
+
+def remove_stray_temporaries(directory) -> list:
+    """Delete the temporary files an interrupted atomic save left in
+    ``directory``; returns their paths."""
+    found = glob.glob(osp.join(directory, f'{TMP_PREFIX}*.pth')) + glob.glob(
+        osp.join(directory, f'{TMP_PREFIX}*.txt'))
+    removed = []
+    for path in found:
+        try:
+            os.remove(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def apply():
