@@ -31,21 +31,16 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from mtlbox.registry import DATA_SAMPLERS, DATASETS
+from mtlbox.structures import TASK_KINDS
 
 from .base import fetch_skipping_invalid, with_test_mode
 
-#: results keys holding each task's labels (dropped when a task is removed)
-TASK_RESULT_KEYS = {
-    'det': ('gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags', 'instances'),
-    'seg': ('gt_seg_map', 'seg_map_path'),
-    'depth': ('gt_depth', 'depth_path'),
-    'normal': ('gt_normal', 'normal_path'),
-    'enhance': ('gt_clean_img', 'clean_img_path'),
-    'cls': ('gt_label', ),
-    'saliency': ('gt_saliency', 'saliency_path'),
-    'edge': ('gt_edge', 'edge_path'),
-    'parts': ('gt_parts', 'parts_path'),
-}
+
+def task_result_keys(task: str):
+    """Results keys holding ``task``'s labels (dropped when a source's task
+    is removed), from the task-kind table."""
+    kind = TASK_KINDS.get(task)
+    return kind.result_keys if kind is not None else ()
 
 
 @DATASETS.register_module()
@@ -165,7 +160,7 @@ class PartialMTLDataset(BaseDataset):
             return None
         kept = self._restrict(name, results.get('labeled_tasks', []))
         for task in set(results.get('labeled_tasks', [])) - set(kept):
-            for key in TASK_RESULT_KEYS.get(task, ()):
+            for key in task_result_keys(task):
                 results.pop(key, None)
         results['labeled_tasks'] = kept
         results['source'] = name

@@ -7,6 +7,7 @@ from mmengine.model import ImgDataPreprocessor
 from mmengine.structures import PixelData
 
 from mtlbox.registry import MODELS
+from mtlbox.structures import pixel_kinds
 
 
 @MODELS.register_module()
@@ -17,8 +18,10 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
     multiple of ``pad_size_divisor`` (``ImgDataPreprocessor``). Every sample
     gets ``batch_input_shape`` and ``pad_shape`` meta information.
 
-    In training mode the dense ground truth of each sample is padded to the
-    batch input shape with its invalid value so heads can stack it:
+    In training mode the dense ground truth of each sample (every pixel
+    kind of the task-kind table, :mod:`mtlbox.structures.task_kinds`) is
+    padded to the batch input shape with its invalid value so heads can
+    stack it:
     ``gt_sem_seg``/``gt_parts``/``gt_edge``/``gt_saliency`` with
     ``seg_pad_value`` (ignore index), ``gt_depth`` with ``depth_pad_value``,
     ``gt_normal`` with zeros (invalid). ``gt_clean_img`` (enhancement target,
@@ -30,8 +33,6 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
         seg_pad_value: ignore index used for padded label maps.
         depth_pad_value: invalid depth used for padding.
     """
-
-    _LABEL_MAPS = ('gt_sem_seg', 'gt_parts', 'gt_edge', 'gt_saliency')
 
     def __init__(self,
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
@@ -75,12 +76,19 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
                 sample.gt_clean_img = PixelData(data=clean / 255.0)
             if not training:
                 continue
-            for field in self._LABEL_MAPS:
-                self._pad(sample, field, batch_shape, self.seg_pad_value)
-            self._pad(sample, 'gt_depth', batch_shape, self.depth_pad_value)
-            self._pad(sample, 'gt_normal', batch_shape, 0.0)
-            self._pad(sample, 'gt_clean_img', batch_shape, 0.0)
+            for kind in pixel_kinds():
+                self._pad(sample, kind.gt_field, batch_shape,
+                          self._pad_value(kind))
         return data
+
+    def _pad_value(self, kind) -> float:
+        """The kind's invalid value; ``seg_pad_value`` for index maps padded
+        with the ignore index, ``depth_pad_value`` for depth."""
+        if kind.dtype == 'long' and kind.pad_value == 255:
+            return self.seg_pad_value
+        if kind.interpolation == 'depth':
+            return self.depth_pad_value
+        return kind.pad_value
 
     def _pad(self, sample, field, batch_shape, value):
         if field not in sample:

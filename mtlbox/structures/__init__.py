@@ -1,3 +1,6 @@
-from .mtl_data_sample import TASK_FIELDS, MTLDataSample
+from .mtl_data_sample import MTLDataSample
+from .task_kinds import (TASK_FIELDS, TASK_KINDS, TaskKind, pixel_kinds,
+                         register_task_kind)
 
-__all__ = ['MTLDataSample', 'TASK_FIELDS']
+__all__ = ['MTLDataSample', 'TASK_FIELDS', 'TASK_KINDS', 'TaskKind',
+           'pixel_kinds', 'register_task_kind']

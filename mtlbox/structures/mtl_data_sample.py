@@ -1,30 +1,7 @@
 """The per-image data element shared by every task of mtlbox."""
-from mmengine.structures import BaseDataElement, InstanceData, LabelData, PixelData
+from mmengine.structures import BaseDataElement
 
-#: canonical task key -> the ground-truth field that labels it
-TASK_FIELDS = {
-    'det': 'gt_instances',
-    'seg': 'gt_sem_seg',
-    'depth': 'gt_depth',
-    'normal': 'gt_normal',
-    'enhance': 'gt_clean_img',
-    'cls': 'gt_label',
-    'saliency': 'gt_saliency',
-    'edge': 'gt_edge',
-    'parts': 'gt_parts',
-}
-
-_FIELD_TYPES = {
-    'gt_instances': InstanceData, 'pred_instances': InstanceData,
-    'gt_sem_seg': PixelData, 'pred_sem_seg': PixelData,
-    'gt_depth': PixelData, 'pred_depth': PixelData,
-    'gt_normal': PixelData, 'pred_normal': PixelData,
-    'gt_clean_img': PixelData, 'pred_clean_img': PixelData,
-    'gt_label': LabelData, 'pred_label': LabelData,
-    'gt_saliency': PixelData, 'pred_saliency': PixelData,
-    'gt_edge': PixelData, 'pred_edge': PixelData,
-    'gt_parts': PixelData, 'pred_parts': PixelData,
-}
+from .task_kinds import FIELD_TYPES, TASK_FIELDS, on_register  # noqa: F401
 
 
 class MTLDataSample(BaseDataElement):
@@ -40,6 +17,10 @@ class MTLDataSample(BaseDataElement):
       camera-frame unit vectors, all-zero = invalid), ``gt_clean_img``
       ([3, H, W] enhancement target), ``gt_saliency``, ``gt_edge``,
       ``gt_parts`` and ``gt_label`` (LabelData), with matching ``pred_*``.
+
+    The typed fields come from the task-kind table
+    (:mod:`mtlbox.structures.task_kinds`): a kind a plugin registers gets
+    its ``gt_*`` / ``pred_*`` fields here too.
 
     Meta information: ``labeled_tasks`` (task keys this image has labels
     for), ``source`` (dataset name), ``img_path``, ``ori_shape``,
@@ -57,7 +38,7 @@ def _field_property(name):
         return getattr(self, f'_{name}')
 
     def setter(self, value):
-        self.set_field(value, f'_{name}', dtype=_FIELD_TYPES[name])
+        self.set_field(value, f'_{name}', dtype=FIELD_TYPES[name])
 
     def deleter(self):
         delattr(self, f'_{name}')
@@ -65,5 +46,11 @@ def _field_property(name):
     return property(getter, setter, deleter)
 
 
-for _name in _FIELD_TYPES:
-    setattr(MTLDataSample, _name, _field_property(_name))
+def _install_fields(kind):
+    """Typed ``gt_*`` / ``pred_*`` properties for a (new) task kind."""
+    for name in (kind.gt_field, kind.pred_field):
+        if not isinstance(getattr(MTLDataSample, name, None), property):
+            setattr(MTLDataSample, name, _field_property(name))
+
+
+on_register(_install_fields)

@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from mtlbox.models.heads import DepthHead
+from mtlbox.models.heads.base_dense_head import stack_field
 from mtlbox.registry import MODELS
 
 
@@ -22,14 +23,16 @@ class SobelDepthHead(DepthHead):
         self.register_buffer('sobel', torch.stack([kernel, kernel.t()])[:,
                                                                         None])
 
-    def loss(self, feats, data_samples):
-        losses = super().loss(feats, data_samples)
-        if not losses:
-            return losses
-        out, idx = self.forward_train(feats, data_samples)
+    def loss(self, feats, data_samples, inputs=None):
+        # one forward: the depth L1 term and the gradient term share it
+        out, idx = self.forward_train(feats, data_samples, inputs)
+        if not idx:
+            return {}
+        target = self.target(stack_field(data_samples, self.gt_field, idx))
         pred = self.loss_inputs(out[idx])
-        target = torch.stack(
-            [data_samples[i].gt_depth.data for i in idx]).to(pred)
+        losses = self._losses(pred, target,
+                              **self.loss_extras(data_samples, idx, out))
+        target = target.to(pred)
         valid = F.conv2d((target > 0).float(), torch.ones_like(
             self.sobel[:1]), padding=1) == 9  # whole 3x3 window valid
         diff = (F.conv2d(pred, self.sobel, padding=1) -

@@ -5,23 +5,11 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import InstanceData, LabelData, PixelData
 
 from mtlbox.registry import TRANSFORMS
-from mtlbox.structures import TASK_FIELDS, MTLDataSample
+from mtlbox.structures import TASK_FIELDS, MTLDataSample, pixel_kinds
 
 from .geometric import FRAME_CHANGED_BY, ORIGINAL_LABELS
 
 _GT_FRAMES = ('auto', 'input', 'original')
-
-#: pipeline result key -> (task key, packed field)
-_DENSE_KEYS = {
-    'gt_seg_map': ('seg', 'gt_sem_seg'),
-    'gt_depth': ('depth', 'gt_depth'),
-    'gt_normal': ('normal', 'gt_normal'),
-    'gt_clean_img': ('enhance', 'gt_clean_img'),
-    'gt_saliency': ('saliency', 'gt_saliency'),
-    'gt_edge': ('edge', 'gt_edge'),
-    'gt_parts': ('parts', 'gt_parts'),
-}
-
 
 def _chw(array: np.ndarray) -> torch.Tensor:
     array = np.ascontiguousarray(array)
@@ -50,6 +38,10 @@ class PackMTLInputs(BaseTransform):
     ``gt_parts`` HW
     ``gt_label`` int / [K]        -> ``gt_label`` (``cls``)
     ============================  =================================
+
+    The pixel labels come from the task-kind table
+    (:func:`~mtlbox.structures.register_task_kind`): a kind a plugin
+    registers is packed from its ``result_key`` with its ``dtype``.
 
     Task names other than the canonical keys (Office-Home domains, the left
     and right digit of Multi-MNIST, CIFAR-10 one-vs-rest tasks) are mapped to
@@ -111,8 +103,9 @@ class PackMTLInputs(BaseTransform):
         if unknown:
             raise KeyError(
                 f'labeled_tasks {unknown} of {results.get("img_path")} are '
-                f'not task keys ({sorted(TASK_FIELDS)}); map them with '
-                "PackMTLInputs(task_map={name: 'cls', ...})")
+                f'not task kinds ({sorted(TASK_FIELDS)}); map them with '
+                "PackMTLInputs(task_map={name: 'cls', ...}) or register a "
+                'new kind with mtlbox.structures.register_task_kind(...)')
         results['labeled_tasks'] = labeled
         kinds = {self.task_map.get(t, t) for t in labeled}
         frame = self.gt_frame
@@ -123,18 +116,18 @@ class PackMTLInputs(BaseTransform):
         sample = MTLDataSample()
         if 'det' in kinds:
             self._pack_instances(results, sample)
-        for key, (task, field) in _DENSE_KEYS.items():
-            if task not in kinds:
+        for kind in pixel_kinds():
+            if kind.name not in kinds:
                 continue
+            key = kind.result_key
             if key not in results:
                 raise KeyError(f'{results.get("img_path", "sample")} is '
-                               f'labelled for {task!r} but has no {key!r}')
+                               f'labelled for {kind.name!r} but has no '
+                               f'{key!r}')
             data = _chw(results[key])
-            if key in ('gt_seg_map', 'gt_saliency', 'gt_edge', 'gt_parts'):
-                data = data.long()
-            elif key != 'gt_clean_img':
-                data = data.float()
-            setattr(sample, field, PixelData(data=data))
+            if kind.torch_dtype is not None:
+                data = data.to(kind.torch_dtype)
+            setattr(sample, kind.gt_field, PixelData(data=data))
         if 'cls' in kinds:
             sample.gt_label = LabelData(
                 label=torch.as_tensor(results['gt_label']).long().reshape(-1))

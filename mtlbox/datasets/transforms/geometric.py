@@ -3,11 +3,25 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mtlbox.registry import TRANSFORMS
+from mtlbox.structures import pixel_kinds
 
 from .random_state import WorkerRNG
 
-_MAPS = ('gt_seg_map', 'gt_depth', 'gt_normal', 'gt_clean_img', 'gt_saliency',
-         'gt_edge', 'gt_parts')
+
+def _map_kinds(results):
+    """``(key, kind)`` of every pixel label present in ``results`` (from the
+    task-kind table, so a plugin's kind moves with the image too)."""
+    return [(k.result_key, k) for k in pixel_kinds() if k.result_key in
+            results]
+
+
+def _fill(kind, label_fill):
+    """Invalid value of a kind's padded/expanded pixels; ``label_fill``
+    replaces the ignore index 255 of index maps (``seg_pad_val``)."""
+    if kind.dtype == 'long' and kind.pad_value == 255:
+        return label_fill
+    return kind.pad_value
+
 
 #: results key holding the labels as they were before the first geometric
 #: transform (the original image frame), see :func:`keep_original_labels`
@@ -63,13 +77,11 @@ class MTLRandomFlip(BaseTransform):
             results[FRAME_CHANGED_BY] = 'MTLRandomFlip after MTLPad'
         w = results['img'].shape[1]
         results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
-        for key in _MAPS:
-            if key in results:
-                results[key] = np.ascontiguousarray(results[key][:, ::-1])
-        if 'gt_normal' in results:
-            normal = results['gt_normal'].copy()
-            normal[..., 0] *= -1
-            results['gt_normal'] = normal
+        for key, kind in _map_kinds(results):
+            flipped = np.ascontiguousarray(results[key][:, ::-1])
+            if kind.mirror_channel is not None:  # e.g. normals: x -> -x
+                flipped[..., kind.mirror_channel] *= -1
+            results[key] = flipped
         if 'gt_bboxes' in results:
             boxes = np.asarray(results['gt_bboxes'], np.float32).copy()
             boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
@@ -78,7 +90,6 @@ class MTLRandomFlip(BaseTransform):
 
 
 # ------------------------------------------------------------------ resize
-_LABEL_MAPS = ('gt_seg_map', 'gt_saliency', 'gt_edge', 'gt_parts')
 
 
 def _resize(arr, size_wh, interp):
@@ -190,19 +201,19 @@ class MTLResize(BaseTransform):
         sx, sy = new_w / w, new_h / h
         size = (new_w, new_h)
         results['img'] = _resize(results['img'], size, cv2.INTER_LINEAR)
-        if 'gt_clean_img' in results:
-            results['gt_clean_img'] = _resize(results['gt_clean_img'], size,
-                                              cv2.INTER_LINEAR)
-        for key in _LABEL_MAPS:
-            if key in results:
-                results[key] = _resize(results[key], size, cv2.INTER_NEAREST)
-        if 'gt_depth' in results:
-            depth = resize_depth(results['gt_depth'], size, self.depth_interp)
-            if self.scale_depth:
-                depth = depth / np.float32(np.sqrt(sx * sy))
-            results['gt_depth'] = depth
-        if 'gt_normal' in results:
-            results['gt_normal'] = resize_normal(results['gt_normal'], size)
+        for key, kind in _map_kinds(results):
+            label = results[key]
+            if kind.interpolation == 'depth':
+                label = resize_depth(label, size, self.depth_interp)
+                if self.scale_depth:
+                    label = label / np.float32(np.sqrt(sx * sy))
+            elif kind.interpolation == 'normal':
+                label = resize_normal(label, size)
+            elif kind.interpolation == 'nearest':
+                label = _resize(label, size, cv2.INTER_NEAREST)
+            else:
+                label = _resize(label, size, cv2.INTER_LINEAR)
+            results[key] = label
         if 'gt_bboxes' in results:
             boxes = np.asarray(results['gt_bboxes'], np.float32).copy()
             boxes[:, 0::2] = np.clip(boxes[:, 0::2] * sx, 0, new_w)
@@ -270,9 +281,8 @@ class MTLRandomCrop(BaseTransform):
                 break
         sl = (slice(y0, y0 + ch), slice(x0, x0 + cw))
         results['img'] = np.ascontiguousarray(results['img'][sl])
-        for key in _MAPS:
-            if key in results:
-                results[key] = np.ascontiguousarray(results[key][sl])
+        for key, _ in _map_kinds(results):
+            results[key] = np.ascontiguousarray(results[key][sl])
         if boxes is not None:
             cropped, keep = self.crop_boxes(boxes, y0, x0, ch, cw)
             results['gt_bboxes'] = cropped[keep]
@@ -317,9 +327,9 @@ class MTLPad(BaseTransform):
         else:
             d = self.size_divisor
             th, tw = -(-h // d) * d, -(-w // d) * d
-        values = dict(img=self.pad_val, gt_clean_img=0, gt_depth=0,
-                      gt_normal=0, **{k: self.seg_pad_val
-                                      for k in _LABEL_MAPS})
+        values = dict(img=self.pad_val, **{
+            key: _fill(kind, self.seg_pad_val)
+            for key, kind in _map_kinds(results)})
         for key, value in values.items():
             if key not in results:
                 continue
@@ -407,8 +417,8 @@ class MTLRandomExpand(BaseTransform):
         th, tw = int(h * r), int(w * r)
         y0 = int(rng.integers(0, th - h + 1))
         x0 = int(rng.integers(0, tw - w + 1))
-        fills = dict(gt_clean_img=0, gt_depth=0, gt_normal=0,
-                     **{k: self.seg_fill for k in _LABEL_MAPS})
+        fills = {key: _fill(kind, self.seg_fill)
+                 for key, kind in _map_kinds(results)}
         img = results['img']
         canvas = np.empty((th, tw) + img.shape[2:], img.dtype)
         canvas[...] = (np.asarray(self.img_fill, img.dtype)[:img.shape[2]]
