@@ -12,6 +12,7 @@ import ast
 import contextlib
 import difflib
 import inspect
+import logging
 import math
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -203,10 +204,12 @@ def check_config_schedule(cfg) -> None:
     """Refuse a learning rate or schedule that cannot train.
 
     Checked: ``optim_wrapper.optimizer.lr`` (finite, >= 0), the train loop
-    length (``max_epochs`` / ``max_iters`` > 0), ``val_interval`` (> 0 and
-    not longer than training), and every ``param_scheduler`` (``end >
-    begin``; a scheduler counted in the loop's unit must begin inside
-    training). Raises :class:`ConfigValueError` naming the key.
+    length (``max_epochs`` / ``max_iters`` > 0), ``val_interval`` (> 0; one
+    longer than training is only warned of, mmengine validates at the last
+    epoch anyway), ``val_begin`` (inside training), and every
+    ``param_scheduler`` (``end > begin``; one counted in the loop's unit
+    must begin inside training, and a warm-up end there too). Raises
+    :class:`ConfigValueError` naming the key.
     """
     optim = cfg.get('optim_wrapper') or {}
     optimizers = {}
@@ -239,16 +242,23 @@ def check_config_schedule(cfg) -> None:
                 f'train_cfg.{key}={length!r}: training must last at least '
                 f'one {unit[:-1]} (a positive integer)')
         interval = train_cfg.get('val_interval')
-        if interval is not None and _is_number(interval):
-            if interval <= 0:
-                raise ConfigValueError(
-                    f'train_cfg.val_interval={interval!r} must be positive')
-            if interval > length and cfg.get('val_dataloader') is not None:
-                raise ConfigValueError(
-                    f'train_cfg.val_interval={interval} is longer than '
-                    f'training (train_cfg.{key}={length}): the model would '
-                    'never be validated; lower val_interval (or remove '
-                    'val_dataloader/val_cfg to train without validation)')
+        if interval is not None and _is_number(interval) and interval <= 0:
+            raise ConfigValueError(
+                f'train_cfg.val_interval={interval!r} must be positive')
+        begin = train_cfg.get('val_begin', 1)
+        validates = cfg.get('val_dataloader') is not None
+        if validates and _is_number(begin) and begin > length:
+            raise ConfigValueError(
+                f'train_cfg.val_begin={begin} is after the end of training '
+                f'(train_cfg.{key}={length}): the model would never be '
+                'validated; lower val_begin (or remove val_dataloader/'
+                'val_cfg/val_evaluator to train without validation)')
+        if validates and _is_number(interval) and interval > length:
+            from mmengine.logging import print_log
+            print_log(
+                f'train_cfg.val_interval={interval} is longer than training '
+                f'(train_cfg.{key}={length}): the model is validated once, '
+                'at the end', logger='current', level=logging.WARNING)
     schedulers = cfg.get('param_scheduler') or []
     if isinstance(schedulers, dict):
         schedulers = [schedulers]

@@ -112,18 +112,41 @@ class StagedBackbone(BaseModule):
         return key
 
     def init_weights(self):
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            if 'checkpoint' not in cfg:
-                raise KeyError(
-                    f"{type(self).__name__} init_cfg={cfg} lacks 'checkpoint'"
-                    "; set init_cfg=dict(type='Pretrained', checkpoint=PATH) "
-                    'with a local file')
-            load_pretrained(self, cfg['checkpoint'],
-                            prefix=cfg.get('prefix', None),
-                            convert=self.convert_pretrained_key,
-                            ignored_prefixes=self.ignored_prefixes)
-            self._is_init = True
-            self._freeze()
-        else:
+        """mmengine's initializers, then a ``Pretrained`` file (last, as
+        mmengine orders them) through :func:`load_pretrained`.
+
+        ``init_cfg`` is a dict or a list of dicts of any type in mmengine's
+        ``WEIGHT_INITIALIZERS`` (``Kaiming``, ``Xavier``, ``Normal``,
+        ``Constant``, ``Pretrained`` with ``checkpoint`` and ``prefix``...).
+        """
+        cfgs = self.init_cfg
+        if isinstance(cfgs, dict):
+            cfgs = [cfgs]
+        cfgs = list(cfgs or [])
+        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        if not pretrained:
             super().init_weights()
+            return
+        if len(pretrained) > 1:
+            raise ValueError(
+                f'{type(self).__name__} init_cfg has {len(pretrained)} '
+                "entries of type='Pretrained'; keep one")
+        cfg = pretrained[0]
+        if 'checkpoint' not in cfg:
+            raise KeyError(
+                f"{type(self).__name__} init_cfg={cfg} lacks 'checkpoint'"
+                "; set init_cfg=dict(type='Pretrained', checkpoint=PATH) "
+                'with a local file')
+        others = [c for c in cfgs if c is not cfg]
+        full = self.init_cfg
+        self.init_cfg = others or None
+        try:
+            super().init_weights()  # the other initializers, children
+        finally:
+            self.init_cfg = full
+        load_pretrained(self, cfg['checkpoint'],
+                        prefix=cfg.get('prefix', None),
+                        convert=self.convert_pretrained_key,
+                        ignored_prefixes=self.ignored_prefixes)
+        self._is_init = True
+        self._freeze()
