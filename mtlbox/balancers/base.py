@@ -12,7 +12,7 @@ class BaseBalancer(nn.Module):
     list of task names (the keys of ``heads``). Its state lives in buffers and
     parameters so checkpoints resume it exactly.
 
-    Two paths, chosen by :attr:`needs`:
+    Four step families, chosen by :attr:`needs`:
 
     - ``'losses'``: :meth:`weigh` turns ``{task: scalar loss}`` into the total
       loss that is back-propagated once.

@@ -151,12 +151,6 @@ def pr_ap(tp: np.ndarray, npos: int, mode: str = 'area') -> float:
     return voc_ap(recall, precision, mode)
 
 
-def class_ap(dets, gts, iou_thr: float, mode: str = 'area') -> float:
-    """AP of one class at one threshold (NaN without non-ignored boxes)."""
-    (tp,), npos = match_class(dets, gts, [iou_thr])
-    return pr_ap(tp, npos, mode)
-
-
 def voc_map(results: Sequence[tuple], num_classes: int,
             iou_thrs: Sequence[float], mode: str = 'area') -> np.ndarray:
     """Per-class AP [T, C] from ``(pred, gt)`` pairs of numpy dicts (see
