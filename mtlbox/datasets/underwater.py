@@ -42,8 +42,9 @@ from mmengine.dataset import BaseDataset
 from mtlbox.registry import DATASETS
 
 from .base import (CorruptSampleError, MTLBaseDataset, fetch_skipping_invalid,
-                   list_files)
+                   list_files, with_test_mode)
 from .synth_scenes import WATER_TYPES, underwater
+from .transforms.geometric import ORIGINAL_LABELS
 from .voc import clip_box, log_box_corrections, parse_voc_xml
 
 URPC_CLASSES = ('holothurian', 'echinus', 'scallop', 'starfish')
@@ -334,8 +335,10 @@ class SynthUnderwaterRGBD(BaseDataset):
                  depth_scale: float = 1.0, jitter: float = 0.2,
                  keep_tasks: Optional[Sequence[str]] = None, seed: int = 0,
                  pipeline=(), test_mode=False, lazy_init=False, **kwargs):
-        self.source_dataset = (DATASETS.build(source)
-                               if isinstance(source, dict) else source)
+        self.source_dataset = (
+            DATASETS.build(dict(source, test_mode=source.get('test_mode',
+                                                             test_mode)))
+            if isinstance(source, dict) else source)
         self.source = 'Synth' + str(getattr(self.source_dataset, 'source',
                                             'RGBD'))
         self.water_types = dict(water_types or WATER_TYPES)
@@ -397,6 +400,13 @@ class SynthUnderwaterRGBD(BaseDataset):
                 f'({results.get("img_path")}) has no gt_depth; the source '
                 'pipeline must load depth (LoadMTLAnnotations) and the source '
                 'must label depth')
+        if self.test_mode and ORIGINAL_LABELS in results:
+            raise ValueError(
+                'SynthUnderwaterRGBD: the source pipeline of '
+                f'{results.get("img_path")} has a geometric transform; the '
+                'clean target is made after it, so it could not be evaluated '
+                'in the original image frame. Move resizing/padding/flipping '
+                "to SynthUnderwaterRGBD's own pipeline")
         kept = self._tasks(results.get('labeled_tasks', []))
         results['labeled_tasks'] = kept
         if 'depth' not in kept:
@@ -414,4 +424,4 @@ class SynthUnderwaterRGBD(BaseDataset):
         results['gt_clean_img'] = clean_bgr
         results.update(source=self.source, sample_idx=idx, water_type=name,
                        water_beta=beta, water_backscatter=back)
-        return self.pipeline(results)
+        return self.pipeline(with_test_mode(results, self.test_mode))
