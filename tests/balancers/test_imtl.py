@@ -28,3 +28,15 @@ def test_trains_through_model(tiny_model, batches, optim):
         out = model.train_step(batch, ow)
         assert all(torch.isfinite(v) for v in out.values())
     assert (model.balancer.scales.detach() != 0).all()
+
+
+def test_zero_gradient_row_gets_weight_zero():
+    # rows (1, 2, 0), 0, (0, 1, 1) (scales 0): the zero row gets weight 0 and
+    # the rest is IMTL-G of the two others, a = (sqrt(10) - 2) / 3 (see
+    # tests/balancers/test_imtl_g.py), not a zero update
+    bal = BALANCERS.build(dict(type='IMTL', tasks=['a', 'b', 'c']))
+    G = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    a = (10 ** 0.5 - 2) / 3
+    d = bal.aggregate(G, torch.ones(3))
+    assert d.tolist() == pytest.approx([a, 1 + a, 1 - a], abs=1e-6)
+    assert bal.task_weights['b'] == 0.0

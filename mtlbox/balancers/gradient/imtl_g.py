@@ -3,15 +3,24 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from .gram import GramWeighting
+from .gram import GramWeighting, weights_of_nonzero_rows
 
 
 def imtl_g_weights_from_gram(gram: Tensor) -> Tensor:
     """IMTL-G weights from the Gram matrix M [T, T] -> a [T] (sum 1).
 
+    A task whose gradient is zero (``||g_t|| <= 1e-12 max_s ||g_s||``) gets
+    weight 0 and the others are IMTL-G of the non-zero rows (as TorchJD):
+    the formula divides by ``||g_t||`` and would otherwise put all the
+    weight on the zero row, a zero update. All rows zero: a = 0.
+
     With ``n_t = ||g_t||`` and ``A_st = g_s . u_t = M_st / n_t``:
     ``(D U^T)_st = A_00 - A_0t - A_s0 + A_st`` and
     ``(U g_1)_t = A_00 - A_0t`` (s, t = 2..T), so G is never touched."""
+    return weights_of_nonzero_rows(gram, _imtl_g_weights_nonzero)
+
+
+def _imtl_g_weights_nonzero(gram: Tensor) -> Tensor:
     num = gram.shape[0]
     if num == 1:
         return gram.new_ones(1)
