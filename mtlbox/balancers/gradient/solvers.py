@@ -79,15 +79,27 @@ def box_qp(gram: Tensor, lower: Tensor, ridge: float = 1e-9) -> Tensor:
     Exact: every split of the variables into free and at-bound is solved
     at once (2^T small linear systems, T <= 12) and the feasible KKT point
     with the smallest objective is kept. gram [T, T] -> w [B, T].
+
+    Scale-invariant: the problem is solved for ``v = s * w`` on the
+    normalised ``N = S^{-1} M S^{-1}`` (``s_t = sqrt(M_tt)``, unit
+    diagonal; zero rows keep ``s_t = 1``) with bounds ``s * lower``, and
+    mapped back. The ridge ``ridge * I`` is added to N, i.e. relative to
+    each row's own ``M_tt``: a ridge relative to ``mean(diag M)`` swamps a
+    task whose gradient is 1e4 times smaller than another's (UPGrad then
+    loses ``G d >= 0`` for it).
     """
     num = gram.shape[0]
     if num > 12:
         raise ValueError(f'box_qp enumerates 2^T active sets; T={num} > 12')
     dtype = gram.dtype
     gram = gram.double()
-    gram = gram + ridge * (gram.diagonal().mean() + 1e-30) * torch.eye(
-        num, dtype=gram.dtype, device=gram.device)
-    lower = lower.double()
+    diag = gram.diagonal()
+    scale = torch.where(diag > 0, diag.clamp_min(1e-300).sqrt(),
+                        torch.ones_like(diag))
+    gram = gram / (scale[:, None] * scale[None, :])
+    gram = gram + ridge * torch.eye(num, dtype=gram.dtype,
+                                    device=gram.device)
+    lower = lower.double() * scale
     masks = torch.tensor(list(itertools.product([0, 1], repeat=num)),
                          dtype=torch.bool, device=gram.device)  # 1 = free
     free = masks[:, :, None] & masks[:, None, :]
@@ -103,9 +115,11 @@ def box_qp(gram: Tensor, lower: Tensor, ridge: float = 1e-9) -> Tensor:
     sol = torch.linalg.solve(system[None], rhs[..., None])[..., 0]  # [B,S,T]
     grad = sol @ gram
     tol = 1e-9 * (gram.diagonal().max() + 1)
-    feasible = ((sol >= lower[:, None] - 1e-9).all(-1) &
+    slack = 1e-9 * (lower.abs().amax(-1, keepdim=True)[:, None] + 1)
+    feasible = ((sol >= lower[:, None] - slack).all(-1) &
                 ((grad >= -tol) | masks[None]).all(-1))
     value = (sol * grad).sum(-1)
     value = torch.where(feasible, value, torch.full_like(value, float('inf')))
     best = value.argmin(-1)
-    return sol[torch.arange(sol.shape[0]), best].to(dtype)
+    sol = sol[torch.arange(sol.shape[0]), best] / scale
+    return sol.to(dtype)
