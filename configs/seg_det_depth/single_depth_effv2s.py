@@ -7,11 +7,11 @@ model = dict(
 train_dataloader = dict(
     sampler=dict(ratios=dict(NYU=1)),
     dataset=dict(
-        sources=[dict(type='NYUDepthListDataset', data_root={{_base_.nyu_root}}, list_file='nyudepthv2_train_files_with_gt.txt', img_root='sync', depth_root='sync', source='NYU', pipeline={{_base_.load}} + {{_base_.common}})],
+        sources=[dict(type='NYUDepthListDataset', data_root={{_base_.nyu_root}}, list_file='nyudepthv2_train_files_with_gt.txt', img_root='sync', depth_root='sync', source='NYU', pipeline={{_base_.source_pipeline}})],
         tasks=dict(NYU=['depth'])))
 val_dataloader = dict(
     dataset=dict(
-        sources=[dict(type='NYUDepthListDataset', data_root={{_base_.nyu_root}}, list_file='nyudepthv2_test_files_with_gt.txt', img_root='official_splits/test', depth_root='official_splits/test', source='NYU', pipeline={{_base_.load}} + {{_base_.common}})],
+        sources=[dict(type='NYUDepthListDataset', data_root={{_base_.nyu_root}}, list_file='nyudepthv2_test_files_with_gt.txt', img_root='official_splits/test', depth_root='official_splits/test', source='NYU', pipeline={{_base_.source_pipeline}})],
         tasks=dict(NYU=['depth'])))
 test_dataloader = val_dataloader
 val_evaluator = dict(

@@ -7,11 +7,11 @@ model = dict(
 train_dataloader = dict(
     sampler=dict(ratios=dict(VOC=1)),
     dataset=dict(
-        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='train', tasks=('det', ), source='VOC', pipeline={{_base_.load}} + {{_base_.common}})],
+        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='train', tasks=('det', ), source='VOC', pipeline={{_base_.source_pipeline}})],
         tasks=dict(VOC=['det'])))
 val_dataloader = dict(
     dataset=dict(
-        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='val', tasks=('det', ), source='VOC', pipeline={{_base_.load}} + {{_base_.common}})],
+        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='val', tasks=('det', ), source='VOC', pipeline={{_base_.source_pipeline}})],
         tasks=dict(VOC=['det'])))
 test_dataloader = val_dataloader
 val_evaluator = dict(

@@ -7,11 +7,11 @@ model = dict(
 train_dataloader = dict(
     sampler=dict(ratios=dict(VOC=1)),
     dataset=dict(
-        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='train', tasks=('seg', ), source='VOC', pipeline={{_base_.load}} + {{_base_.common}})],
+        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='train', tasks=('seg', ), source='VOC', pipeline={{_base_.source_pipeline}})],
         tasks=dict(VOC=['seg'])))
 val_dataloader = dict(
     dataset=dict(
-        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='val', tasks=('seg', ), source='VOC', pipeline={{_base_.load}} + {{_base_.common}})],
+        sources=[dict(type='VOCMTLDataset', data_root={{_base_.voc_root}}, split='val', tasks=('seg', ), source='VOC', pipeline={{_base_.source_pipeline}})],
         tasks=dict(VOC=['seg'])))
 test_dataloader = val_dataloader
 val_evaluator = dict(

@@ -1,5 +1,6 @@
 """Every val/test dataset of every config is in test mode: evaluation packs
-the ground truth in the original image frame only then (as mmdet/mmseg)."""
+the ground truth in the original image frame only then (as mmdet/mmseg).
+And every dataset pipeline of every config resolves to transforms."""
 import glob
 import os.path as osp
 
@@ -36,3 +37,27 @@ def test_val_and_test_datasets_are_in_test_mode(path):
         for sub in inner:
             if isinstance(sub, dict):
                 assert sub.get('test_mode', True) is True, (where, sub)
+
+
+def _datasets(node):
+    if isinstance(node, dict):
+        if 'pipeline' in node and 'type' in node:
+            yield node
+        for value in node.values():
+            yield from _datasets(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _datasets(value)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_dataset_pipelines_are_lists_of_transforms(path):
+    """``{{_base_.a}} + {{_base_.b}}`` is not resolved by mmengine: it
+    leaves a placeholder string where the pipeline should be."""
+    cfg = Config.fromfile(path)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for dataset in _datasets((cfg.get(loader) or {}).get('dataset')):
+            pipeline = dataset['pipeline']
+            assert isinstance(pipeline, (list, tuple)) and all(
+                isinstance(t, dict) and 'type' in t for t in pipeline), (
+                    loader, dataset['type'], pipeline)

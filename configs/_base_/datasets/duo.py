@@ -1,7 +1,13 @@
 # DUO underwater detection, COCO JSON (docs/datasets.md#underwater-coco).
 dataset_type = 'UnderwaterCocoDataset'
 data_root = 'data/DUO/'
-img_scale = (640, 640)
+img_scale = (640, 640)  # (w, h)
+# keep_ratio fits the long side in max(img_scale) in either orientation:
+# a square pad of that side gives every image one size (h, w)
+pad_size = (max(img_scale), max(img_scale))
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(512,512)" data_root=/data/DUO/
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
@@ -9,14 +15,14 @@ train_pipeline = [
     dict(type='MTLResize', scale=img_scale, keep_ratio=True),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(type='MTLPhotometricDistortion'),
-    dict(type='MTLPad', size=(640, 640)),
+    dict(type='MTLPad', size=pad_size),
     dict(type='PackMTLInputs'),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
     dict(type='MTLResize', scale=img_scale, keep_ratio=True),
-    dict(type='MTLPad', size=(640, 640)),
+    dict(type='MTLPad', size=pad_size),
     dict(type='PackMTLInputs'),
 ]
 

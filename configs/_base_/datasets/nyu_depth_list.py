@@ -2,11 +2,15 @@
 # uint16 PNG depth in millimetres.
 dataset_type = 'NYUDepthListDataset'
 data_root = 'data/nyu_depth_v2/'
+crop_size = (416, 544)  # (h, w) training crop; tests run at full size
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options crop_size="(352,704)" data_root=/data/nyu_depth_v2/
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
-    dict(type='MTLRandomCrop', crop_size=(416, 544)),
+    dict(type='MTLRandomCrop', crop_size=crop_size),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(type='MTLPhotometricDistortion'),
     dict(type='PackMTLInputs'),

@@ -3,12 +3,17 @@
 dataset_type = 'NYUDMTDataset'
 data_root = 'data/NYUD_MT/'
 tasks = ('seg', 'depth', 'normal', 'edge')
+img_scale = (640, 480)  # (w, h) training rescale; tests run at 480x640
+crop_size = (448, 576)  # (h, w) training crop
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(512,384)" data_root=/data/NYUD_MT/
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
-    dict(type='MTLResize', scale=(640, 480), ratio_range=(0.75, 1.25)),
-    dict(type='MTLRandomCrop', crop_size=(448, 576)),
+    dict(type='MTLResize', scale=img_scale, ratio_range=(0.75, 1.25)),
+    dict(type='MTLRandomCrop', crop_size=crop_size),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(type='MTLPhotometricDistortion'),
     dict(type='PackMTLInputs'),

@@ -3,6 +3,10 @@
 # meta task_name = the domain; task_map packs every domain's label as 'cls'.
 dataset_type = 'Office31Dataset'
 data_root = 'data/office-31/'
+img_scale = (224, 224)  # (w, h), aspect not kept
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(256,256)" data_root=/data/office-31/
 meta_keys = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'sample_idx', 'source', 'labeled_tasks', 'task_name',
              'task_names')
@@ -11,14 +15,14 @@ task_map = {'amazon': 'cls', 'dslr': 'cls', 'webcam': 'cls'}
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
-    dict(type='MTLResize', scale=(224, 224)),
+    dict(type='MTLResize', scale=img_scale),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(
         type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
-    dict(type='MTLResize', scale=(224, 224)),
+    dict(type='MTLResize', scale=img_scale),
     dict(
         type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
 ]

@@ -3,6 +3,10 @@
 # meta task_name = the domain; task_map packs every domain's label as 'cls'.
 dataset_type = 'OfficeHomeDataset'
 data_root = 'data/office-home/'
+img_scale = (224, 224)  # (w, h), aspect not kept
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(256,256)" data_root=/data/office-home/
 meta_keys = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'sample_idx', 'source', 'labeled_tasks', 'task_name',
              'task_names')
@@ -13,14 +17,14 @@ task_map = {
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
-    dict(type='MTLResize', scale=(224, 224)),
+    dict(type='MTLResize', scale=img_scale),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(
         type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
-    dict(type='MTLResize', scale=(224, 224)),
+    dict(type='MTLResize', scale=img_scale),
     dict(
         type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
 ]

@@ -3,22 +3,28 @@
 dataset_type = 'PascalContextMTDataset'
 data_root = 'data/PASCAL_MT/'
 tasks = ('seg', 'parts', 'saliency', 'normal', 'edge')
+img_scale = (512, 512)  # (w, h) training rescale, crop and pad
+# test images (at most 500 px) are padded, not resized: a separate size
+test_pad_size = (512, 512)  # (h, w)
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(384,384)" data_root=/data/PASCAL_MT/
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
-    dict(type='MTLResize', scale=(512, 512), keep_ratio=True,
+    dict(type='MTLResize', scale=img_scale, keep_ratio=True,
          ratio_range=(0.75, 1.25)),
-    dict(type='MTLRandomCrop', crop_size=(512, 512)),
+    dict(type='MTLRandomCrop', crop_size=img_scale[::-1]),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(type='MTLPhotometricDistortion'),
-    dict(type='MTLPad', size=(512, 512)),
+    dict(type='MTLPad', size=img_scale[::-1]),
     dict(type='PackMTLInputs'),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
-    dict(type='MTLPad', size=(512, 512)),
+    dict(type='MTLPad', size=test_pad_size),
     dict(type='PackMTLInputs'),
 ]
 

@@ -3,18 +3,22 @@
 # evaluator is set here.
 dataset_type = 'UIEBDataset'
 data_root = 'data/UIEB/'
+img_scale = (256, 256)  # (w, h), aspect not kept
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(320,320)" data_root=/data/UIEB/
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
-    dict(type='MTLResize', scale=(256, 256)),
+    dict(type='MTLResize', scale=img_scale),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(type='PackMTLInputs'),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
-    dict(type='MTLResize', scale=(256, 256)),
+    dict(type='MTLResize', scale=img_scale),
     dict(type='PackMTLInputs'),
 ]
 

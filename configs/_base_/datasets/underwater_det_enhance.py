@@ -3,12 +3,20 @@
 # carry det, UIEB pairs carry enhance; half of every batch from each.
 duo_root = 'data/DUO/'
 uieb_root = 'data/UIEB/'
+img_scale = (512, 512)  # (w, h)
+# keep_ratio fits the long side in max(img_scale) in either orientation:
+# a square pad of that side gives every image one size (h, w)
+pad_size = (max(img_scale), max(img_scale))
 batch_size = 8
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(640,640)" duo_root=/data/DUO/
+#                 uieb_root=/data/UIEB/
 
 load = [dict(type='LoadMTLImageFromFile'), dict(type='LoadMTLAnnotations')]
 common = [
-    dict(type='MTLResize', scale=(512, 512), keep_ratio=True),
-    dict(type='MTLPad', size=(512, 512)),
+    dict(type='MTLResize', scale=img_scale, keep_ratio=True),
+    dict(type='MTLPad', size=pad_size),
 ]
 train_pipeline = [
     dict(type='MTLRandomFlip', prob=0.5),

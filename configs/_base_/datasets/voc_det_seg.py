@@ -2,6 +2,13 @@
 dataset_type = 'VOCMTLDataset'
 data_root = 'data/VOCdevkit/VOC2012/'
 img_scale = (640, 640)  # (w, h); aspect kept, padded (AMTL's VMM input)
+# keep_ratio fits the long side in max(img_scale) in either orientation:
+# a square pad of that side gives every image one size (h, w)
+pad_size = (max(img_scale), max(img_scale))
+crop_size = pad_size  # (h, w) training crop
+# Each is one option of tools/train.py, test.py, print_config.py (README
+# Usage), every entry built from it follows:
+#   --cfg-options img_scale="(512,512)" data_root=/data/VOC2012/
 meta_keys = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'flip_direction', 'sample_idx', 'source', 'labeled_tasks')
 
@@ -10,17 +17,17 @@ train_pipeline = [
     dict(type='LoadMTLAnnotations'),
     dict(type='MTLResize', scale=img_scale, keep_ratio=True,
          ratio_range=(0.5, 1.5)),
-    dict(type='MTLRandomCrop', crop_size=(640, 640)),
+    dict(type='MTLRandomCrop', crop_size=crop_size),
     dict(type='MTLRandomFlip', prob=0.5),
     dict(type='MTLPhotometricDistortion'),
-    dict(type='MTLPad', size=(640, 640)),
+    dict(type='MTLPad', size=pad_size),
     dict(type='PackMTLInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='LoadMTLAnnotations'),
     dict(type='MTLResize', scale=img_scale, keep_ratio=True),
-    dict(type='MTLPad', size=(640, 640)),
+    dict(type='MTLPad', size=pad_size),
     dict(type='PackMTLInputs', meta_keys=meta_keys),
 ]
 
