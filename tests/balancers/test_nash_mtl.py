@@ -40,3 +40,30 @@ def test_conflicting_pair_and_absent():
     a = torch.tensor([bal.task_weights['a'], bal.task_weights['c']])
     assert (G @ d).tolist() == pytest.approx((1 / a).tolist(), rel=1e-5)
     assert bal.task_weights['b'] == 0.0
+
+
+def test_gram_scaling_relation_and_scale_invariance():
+    # M a = 1/a: for M / n the solution is sqrt(n) a, so a solver fed
+    # M / ||M|| (and not multiplying the norm back, as the references do in
+    # their constraints) returns d larger by exactly sqrt(||M||)
+    G = torch.tensor([[1.0, 0.0, 2.0], [-1.0, 1.0, 0.5], [0.3, 2.0, -1.0]],
+                     dtype=torch.float64) * 7.0
+    M = G @ G.T
+    n = M.norm()
+    a, _ = nash_weights(M)
+    a_n, _ = nash_weights(M / n)
+    assert torch.allclose(a_n, a * n.sqrt(), rtol=1e-8)
+    # the raw system (what the references solve) does not depend on the
+    # gradients' scale: d(c G) = d(G)
+    bal = BALANCERS.build(dict(type='NashMTL', tasks=['a', 'b', 'c']))
+    d = bal.aggregate(G, torch.ones(3))
+    assert torch.allclose(bal.aggregate(1e-3 * G, torch.ones(3)), d,
+                          rtol=1e-6)
+
+
+def test_normalize_gram_option_removed():
+    # it claimed to mimic the references but gave d * sqrt(||M||); the
+    # references solve the raw system, which is the default here
+    with pytest.raises(ValueError, match='normalize_gram'):
+        BALANCERS.build(dict(type='NashMTL', tasks=['a', 'b'],
+                             normalize_gram=True))

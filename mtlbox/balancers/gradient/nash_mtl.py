@@ -60,25 +60,33 @@ class NashMTL(BaseBalancer):
     Newton's method in torch (the reference runs a few convex-concave
     iterations with cvxpy and silently uses equal weights when the solver
     is missing or fails; here a poorly solved system raises a warning with
-    the residual, never a silent fallback). ``normalize_gram=True`` solves
-    with ``M / ||M||_F`` like the reference code (then ``d`` scales with
-    the gradients).
+    the residual, never a silent fallback). The reference code divides M
+    by ``n = ||M||_F`` but multiplies n back in its constraints
+    (``log(a n) + log((M / n) a) >= 0``), so it solves the raw system, as
+    here: ``d`` does not change when the gradients are scaled. (Solving
+    ``(M / n) a = 1/a`` instead would give ``d`` larger by exactly
+    ``sqrt(n)``; the former ``normalize_gram=True`` did that and is
+    refused.)
     """
 
     needs = 'grads'
 
     def __init__(self, tasks, max_iter: int = 50,
-                 normalize_gram: bool = False, warn_residual: float = 1e-4):
+                 warn_residual: float = 1e-4, normalize_gram: bool = False):
         super().__init__(tasks)
+        if normalize_gram:
+            raise ValueError(
+                'NashMTL: normalize_gram=True was removed: it solved '
+                '(M / ||M||) a = 1/a, i.e. d larger by sqrt(||M||), while '
+                'the reference code multiplies the norm back and solves the '
+                'raw M a = 1/a, which NashMTL always does; drop '
+                'normalize_gram from the config')
         self.max_iter = int(max_iter)
-        self.normalize_gram = normalize_gram
         self.warn_residual = float(warn_residual)
 
     def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
         tasks = self.rows(grads.shape[0])
         gram = grads @ grads.T
-        if self.normalize_gram:
-            gram = gram / gram.norm().clamp_min(1e-30)
         weights, residual = nash_weights(gram, self.max_iter)
         if residual > self.warn_residual:
             warnings.warn(f'Nash-MTL: G G^T a = 1/a solved only to relative '
