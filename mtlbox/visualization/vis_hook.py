@@ -12,13 +12,22 @@ from mtlbox.registry import HOOKS
 from .mtl_visualizer import MTLVisualizer, _resize
 
 
-def input_to_rgb(img, bgr: bool = True) -> np.ndarray:
-    """A packed input [3, H, W] uint8 (BGR from the loader) -> HxWx3 RGB."""
+def input_to_rgb(img, bgr: bool = True) -> Optional[np.ndarray]:
+    """A packed input [3, H, W] uint8 (BGR from the loader) -> HxWx3 RGB;
+    a grey one ([1, H, W] or [H, W], Multi-MNIST) is repeated to three
+    channels. ``None`` for an input that is not an image (a vector of the
+    toy regression)."""
     arr = img.detach().cpu().numpy() if hasattr(img, 'detach') else \
         np.asarray(img)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[0] not in (1, 3):
+        return None
     arr = arr.transpose(1, 2, 0)
     if arr.dtype != np.uint8:
         arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.shape[-1] == 1:
+        return np.ascontiguousarray(np.repeat(arr, 3, axis=-1))
     return np.ascontiguousarray(arr[..., ::-1] if bgr else arr)
 
 
@@ -91,6 +100,7 @@ class MTLVisualizationHook(Hook):
         self._visualizer = None
         self._meta = {}
         self._names = set()
+        self._warned = False
 
     def before_test(self, runner) -> None:
         os.makedirs(self.show_dir, exist_ok=True)
@@ -110,6 +120,15 @@ class MTLVisualizationHook(Hook):
             if self.max_images is not None and self._count >= self.max_images:
                 return
             image = input_to_rgb(data_batch['inputs'][i], self.bgr_inputs)
+            if image is None:
+                if not self._warned:
+                    self._warned = True
+                    shape = tuple(getattr(data_batch['inputs'][i], 'shape',
+                                          ()))
+                    runner.logger.warning(
+                        f'--show-dir: the inputs are not images (shape '
+                        f'{shape}); no panels are written')
+                return
             ori = sample.metainfo.get('ori_shape', image.shape[:2])[:2]
             image = _resize(image, tuple(ori))
             classes, palette = label_space(self._meta,

@@ -233,3 +233,15 @@ def test_panel_names_stay_unique():
                        'office-home_Art_Mug_00001.png',
                        'd_office-home_Art_Mug_00001.png'})
     assert name == 'd_office-home_Art_Mug_00001_Art_9.png'
+
+
+def test_input_to_rgb_grey_and_vectors():
+    from mtlbox.visualization.vis_hook import input_to_rgb
+    grey = torch.arange(6, dtype=torch.uint8).reshape(1, 2, 3)
+    rgb = input_to_rgb(grey)
+    assert rgb.shape == (2, 3, 3) and (rgb[..., 0] == rgb[..., 2]).all()
+    assert rgb[1, 2].tolist() == [5, 5, 5]
+    bgr = torch.zeros(3, 2, 2, dtype=torch.uint8)
+    bgr[0] = 200  # blue plane of a BGR input
+    assert input_to_rgb(bgr)[0, 0].tolist() == [0, 0, 200]
+    assert input_to_rgb(torch.zeros(250)) is None  # toy regression vector
