@@ -175,3 +175,48 @@ def test_loss_scaler_keeps_handling_nonfinite_gradients(balancer, warnings):
     assert model.nonfinite_steps.item() == 0 and not warnings
     for p, q in zip(model.parameters(), before):
         assert torch.equal(p, q)
+
+
+def _rank_worker(rank, init_file, balancer, out_dir):
+    import torch.distributed as dist
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=rank, world_size=2)
+    from mtlbox.engine import MTLDistributedDataParallel
+    model = _model(balancer)
+    wrapped = MTLDistributedDataParallel(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    if rank == 0:  # the NaN gradient exists on one rank only
+        _poison_depth(model)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    wrapped.train_step(make_batches(1, seed=rank)[0], optim)
+    changed = [k for k, v in model.state_dict().items()
+               if not k.startswith('nonfinite') and not torch.equal(
+                   v, before[k])]
+    torch.save(dict(changed=changed, skipped=model.nonfinite_steps.item()),
+               f'{out_dir}/rank{rank}.pth')
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('balancer', [dict(type='EW'), dict(type='PCGrad')],
+                         ids=lambda b: b['type'])
+def test_data_parallel_ranks_skip_together(balancer, tmp_path, monkeypatch):
+    """A NaN gradient on rank 0 only: both ranks skip the step (a rank that
+    stepped alone would hang the next collective or diverge)."""
+    import torch.multiprocessing as mp
+    monkeypatch.setattr(mtm, 'print_log', lambda *a, **k: None)
+    ctx = mp.get_context('fork')
+    procs = [ctx.Process(target=_rank_worker,
+                         args=(r, str(tmp_path / 'init'), balancer,
+                               str(tmp_path))) for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+    assert [p.exitcode for p in procs] == [0, 0]
+    for rank in range(2):
+        result = torch.load(tmp_path / f'rank{rank}.pth')
+        assert result == dict(changed=[], skipped=1), rank

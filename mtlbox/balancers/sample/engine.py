@@ -83,10 +83,14 @@ def _check_scores(scores, direction, tasks, main_task, optim_wrapper):
     decide alike; with a loss scaler the scaler handles it as usual."""
     if loss_scaler_active(optim_wrapper):
         return
-    held_out = torch.stack([torch.isfinite(d).all() for d in direction]
-                           ).all() if direction else torch.tensor(True)
-    flags = torch.cat([(~held_out).reshape(1),
-                       ~torch.isfinite(scores).all(1)])
+    held_out_ok = True
+    if direction and not torch.isfinite(
+            torch.nn.utils.get_total_norm(direction)):
+        # the norm also overflows for huge finite values: look closer
+        held_out_ok = all(bool(torch.isfinite(d).all()) for d in direction)
+    flags = torch.cat([
+        scores.new_tensor([float(not held_out_ok)]),
+        (~torch.isfinite(scores).all(1)).to(scores.dtype)])
     flags = any_rank(flags).tolist()
     if not any(flags):
         return
