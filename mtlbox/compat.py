@@ -151,7 +151,11 @@ def safe_load(filename, map_location=None):
     """``torch.load(weights_only=True)`` with the mmengine allow-list.
 
     Raises:
-        FileNotFoundError: ``filename`` does not exist.
+        FileNotFoundError: ``filename`` does not exist (the message names
+            the newest loadable checkpoint in its directory, if any).
+        IncompleteCheckpointError: the file is empty or truncated (the
+            message says which and names the newest loadable checkpoint in
+            the same directory).
         UnsafeCheckpointError: the pickle references a global outside the
             allow-list (the message names it).
     """

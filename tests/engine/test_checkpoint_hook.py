@@ -182,3 +182,25 @@ def test_missing_checkpoint_names_a_loadable_one(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match='epoch_2.pth not found.*epoch_1.pth'):
         safe_load(str(tmp_path / 'epoch_2.pth'))
+
+
+def test_previous_best_is_removed_only_after_the_new_one_is_saved(tmp_path):
+    runner = _Runner(str(tmp_path), f'best-{time.time_ns()}')
+    hook = HOOKS.build(dict(type='CheckpointHook', interval=1,
+                            save_best='acc', rule='greater'))
+    hook.before_train(runner)
+    seen = []
+    save = runner.save_checkpoint
+
+    def save_and_look(out_dir, filename, *args, **kwargs):
+        seen.append(sorted(f for f in os.listdir(out_dir)
+                           if f.startswith('best_')))
+        save(out_dir, filename, *args, **kwargs)
+
+    runner.save_checkpoint = save_and_look
+    hook._save_best_checkpoint(runner, {'acc': 0.5})
+    runner.epoch = 1
+    hook._save_best_checkpoint(runner, {'acc': 0.7})
+    assert seen == [[], ['best_acc_epoch_0.pth']]
+    assert sorted(f for f in os.listdir(tmp_path)
+                  if f.startswith('best_')) == ['best_acc_epoch_1.pth']
