@@ -608,7 +608,7 @@ def load_config(filename: str, cfg_options: Optional[Dict[str, Any]] = None,
     applied: set = set()
     if variables:
         with _variables_overridden(variables, applied):
-            cfg = Config.fromfile(filename, lazy_import=False)
+            cfg = Config.fromfile(filename)
     else:
         cfg = Config.fromfile(filename)
     rest = {k: v for k, v in options.items() if k not in applied}

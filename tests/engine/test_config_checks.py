@@ -1,4 +1,4 @@
-"""Config mistakes refused before training, naming the key (issues #13, #14)."""
+"""Config mistakes refused before training, naming the key (#13, #14)."""
 import os.path as osp
 
 import pytest
