@@ -374,11 +374,21 @@ class MultiTaskModel(BaseModel):
         if err.tasks is not None:
             return err.tasks, f'non-finite {err.where}{where}'
         bad = {id(p) for p in err.params}
-        tasks = [t for t in self.tasks
-                 if any(id(p) in bad for p in self.task_parameters(t))]
+        owned = torch.tensor([
+            float(any(id(p) in bad for p in self.task_parameters(t)))
+            for t in self.tasks])
+        if is_distributed():
+            # every rank is here together (the skip decision is global):
+            # name the tasks found on any rank
+            owned = all_reduce_sum(owned)
+        tasks = [t for t, f in zip(self.tasks, owned.tolist()) if f > 0]
         if tasks:
             return tasks, (f'non-finite {err.where}{where}; the own '
                            'parameters of these tasks are affected')
+        if not params:
+            return [], (f'non-finite {err.where}; only shared parameters '
+                        'there, so the task cannot be told from the combined'
+                        f' gradient of {type(self.balancer).__name__}')
         return [], (f'non-finite {err.where}{where}; only shared parameters'
                     ' are affected, so the task cannot be told from the '
                     f'combined gradient of {type(self.balancer).__name__} '

@@ -189,12 +189,15 @@ def _rank_worker(rank, init_file, balancer, out_dir):
     if rank == 0:  # the NaN gradient exists on one rank only
         _poison_depth(model)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    seen = []
+    mtm.print_log = lambda msg, *a, **k: seen.append(str(msg))
     wrapped.train_step(make_batches(1, seed=rank)[0], optim)
     changed = [k for k, v in model.state_dict().items()
                if not k.startswith('nonfinite') and not torch.equal(
                    v, before[k])]
-    torch.save(dict(changed=changed, skipped=model.nonfinite_steps.item()),
-               f'{out_dir}/rank{rank}.pth')
+    named = len(seen) == 1 and "task(s) ['depth']" in seen[0]
+    torch.save(dict(changed=changed, skipped=model.nonfinite_steps.item(),
+                    named=named), f'{out_dir}/rank{rank}.pth')
     dist.destroy_process_group()
 
 
@@ -202,7 +205,8 @@ def _rank_worker(rank, init_file, balancer, out_dir):
                          ids=lambda b: b['type'])
 def test_data_parallel_ranks_skip_together(balancer, tmp_path, monkeypatch):
     """A NaN gradient on rank 0 only: both ranks skip the step (a rank that
-    stepped alone would hang the next collective or diverge)."""
+    stepped alone would hang the next collective or diverge) and both logs
+    name the task."""
     import torch.multiprocessing as mp
     monkeypatch.setattr(mtm, 'print_log', lambda *a, **k: None)
     ctx = mp.get_context('fork')
@@ -219,4 +223,4 @@ def test_data_parallel_ranks_skip_together(balancer, tmp_path, monkeypatch):
     assert [p.exitcode for p in procs] == [0, 0]
     for rank in range(2):
         result = torch.load(tmp_path / f'rank{rank}.pth')
-        assert result == dict(changed=[], skipped=1), rank
+        assert result == dict(changed=[], skipped=1, named=True), rank
