@@ -96,17 +96,14 @@ def build_config(args) -> Config:
 def main():
     args = parse_args()
     import mtlbox
-    from mtlbox.utils.config_check import (check_config,
-                                           check_config_labels,
-                                           check_dataset_labels)
+    from mtlbox.utils.config_check import check_config, check_dataset_labels
     mtlbox.register_all_modules(init_default_scope=True)
     cfg = build_config(args)
     check_config(cfg)
     runner = Runner.from_cfg(cfg)
-    if check_config_labels(cfg) is None:
-        # only the data can tell which tasks are labelled: build the train
-        # loop now (runner.train() reuses it) and look before the first step
-        check_dataset_labels(cfg, runner.train_loop.dataloader.dataset)
+    # the train loop is the first thing runner.train() builds (and reuses
+    # when built): build it here to see which tasks the data labels
+    check_dataset_labels(cfg, runner.train_loop.dataloader.dataset)
     runner.train()
     shutdown_process_group()
 
