@@ -54,3 +54,44 @@ def test_train_loads_pretrained_backbone(tmp_path):
                                    rtol=0, atol=0, msg=key)
         compared += 1
     assert compared == len(weights) - 2
+
+
+def test_init_cfg_lists_and_prefix_on_built_backbones(tmp_path):
+    """mmengine's forms, built directly: other initializers first, then
+    the file (a whole-model checkpoint under ``prefix``)."""
+    from mtlbox.models.backbones import MLP, ResNet
+    torch.manual_seed(4)
+    weights = torchvision.models.resnet18().state_dict()
+    convert = ResNet(depth=18, out_indices=(1, 2, 3)).convert_pretrained_key
+    whole = {'backbone.' + convert(k): v for k, v in weights.items()
+             if not k.startswith('fc.')}
+    whole['heads.seg.conv.weight'] = torch.zeros(1)  # not the backbone's
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=whole, meta={}), path)
+    backbone = ResNet(depth=18, out_indices=(1, 2, 3), init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    backbone.init_weights()
+    for key, value in backbone.state_dict().items():
+        torch.testing.assert_close(value, whole['backbone.' + key], rtol=0,
+                                   atol=0, msg=key)
+    # a list with a torchvision file: its keys are renamed and its
+    # classifier dropped as for the dict form (mmengine's own loader would
+    # skip the renamed keys without a word)
+    torch.save(weights, tmp_path / 'resnet18.pth')
+    backbone = ResNet(depth=18, out_indices=(1, 2, 3), init_cfg=[
+        dict(type='Kaiming', layer='Conv2d'),
+        dict(type='Pretrained', checkpoint=str(tmp_path / 'resnet18.pth'))])
+    backbone.init_weights()
+    own = backbone.state_dict()
+    for key, value in weights.items():
+        if not key.startswith('fc.'):
+            assert torch.equal(own[convert(key)], value), key
+
+    mlp = MLP(in_dim=8, hidden=(6, 4))
+    torch.save(mlp.state_dict(), tmp_path / 'mlp.pth')
+    other = MLP(in_dim=8, hidden=(6, 4), init_cfg=[
+        dict(type='Normal', std=0.1, layer='Linear'),
+        dict(type='Pretrained', checkpoint=str(tmp_path / 'mlp.pth'))])
+    other.init_weights()
+    for key, value in mlp.state_dict().items():
+        assert torch.equal(other.state_dict()[key], value), key
