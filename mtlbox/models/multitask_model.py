@@ -11,7 +11,8 @@ from torch import Tensor, nn
 
 from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_mean,
                                        all_reduce_sum, finish_update,
-                                       is_distributed, world_size)
+                                       is_distributed, skip_update,
+                                       world_size)
 from mtlbox.models.losses.utils import record_normalizers
 from mtlbox.registry import BALANCERS, MODELS
 
@@ -250,6 +251,11 @@ class MultiTaskModel(BaseModel):
         if bad:
             for buf, saved in snapshot or ():
                 buf.copy_(saved)
+            # the micro-batch still counts towards gradient accumulation
+            # (the counter tracks the Runner's iterations); its window's
+            # update is skipped, as for a non-finite gradient
+            optim_wrapper._inner_count += 1
+            skip_update(optim_wrapper)
             return self._skip_step(losses, per_task, bad)
         # weigh() runs before the gradient exists and may move the
         # balancer's state (FAMO, GeMTL, RLW); the other families are

@@ -224,3 +224,24 @@ def test_data_parallel_ranks_skip_together(balancer, tmp_path, monkeypatch):
     for rank in range(2):
         result = torch.load(tmp_path / f'rank{rank}.pth')
         assert result == dict(changed=[], skipped=1, named=True), rank
+
+
+def test_accumulation_window_with_a_nonfinite_loss_is_skipped(warnings):
+    """The same rule for a NaN loss: the micro-batch counts (the window
+    does not stretch into the next one) and the window's update is
+    skipped; the next window steps from unchanged weights."""
+    model = _model(dict(type='EW'))
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
+                         accumulative_counts=2)
+    optim.initialize_count_status(model, 0, 4)
+    data = make_batches(4)
+    data[0]['data_samples'][0].gt_depth.data[0, 0, 0] = float('nan')
+    before = _state(model, optim)
+    model.train_step(data[0], optim)
+    model.train_step(data[1], optim)  # window boundary: skipped
+    _assert_unchanged(model, optim, before, buffers=False)
+    assert optim._inner_count == 2
+    model.train_step(data[2], optim)
+    model.train_step(data[3], optim)
+    assert sum(not torch.equal(v, before[0][k])
+               for k, v in model.named_parameters()) > 10
