@@ -96,14 +96,20 @@ def build_config(args) -> Config:
 def main():
     args = parse_args()
     import mtlbox
-    from mtlbox.utils.config_check import check_config, check_dataset_labels
+    from mtlbox.utils.config_check import (check_config,
+                                           check_dataset_labels,
+                                           warmup_outlasts_training)
     mtlbox.register_all_modules(init_default_scope=True)
     cfg = build_config(args)
     check_config(cfg)
     runner = Runner.from_cfg(cfg)
     # the train loop is the first thing runner.train() builds (and reuses
     # when built): build it here to see which tasks the data labels
-    check_dataset_labels(cfg, runner.train_loop.dataloader.dataset)
+    loader = runner.train_loop.dataloader
+    check_dataset_labels(cfg, loader.dataset)
+    warning = warmup_outlasts_training(cfg, len(loader))
+    if warning:
+        runner.logger.warning(warning)
     runner.train()
     shutdown_process_group()
 

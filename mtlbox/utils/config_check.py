@@ -292,6 +292,35 @@ def _warmup(sched) -> bool:
                     'ConstantParamScheduler')
 
 
+def warmup_outlasts_training(cfg, iters_per_epoch: int) -> Optional[str]:
+    """The warning for a warm-up counted in iterations that outlasts an
+    epoch-based training (``max_epochs * iters_per_epoch``), or None.
+
+    Needs the train dataloader's length, so tools/train.py asks once the
+    loop is built. Only a warning: a short smoke run of a long recipe
+    (``max_epochs=1``) is a legitimate thing to do.
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    epochs = train_cfg.get('max_epochs')
+    if not _is_number(epochs) or iters_per_epoch <= 0:
+        return None
+    total = int(epochs) * int(iters_per_epoch)
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for i, sched in enumerate(schedulers):
+        if not isinstance(sched, dict) or sched.get('by_epoch', True) or \
+                not _warmup(sched):
+            continue
+        end = sched.get('end')
+        if _is_number(end) and end > total:
+            return (f'param_scheduler[{i}] ({sched["type"]}): the warm-up '
+                    f'ends at iteration {end}, after training ({epochs} '
+                    f'epochs x {iters_per_epoch} iterations = {total}); the '
+                    'learning rate never reaches optim_wrapper.optimizer.lr')
+    return None
+
+
 def _source_tasks(source_cfg) -> Optional[List[str]]:
     """The tasks a dataset config labels, where the config or the class
     default says (``tasks=...``); None where only the data can tell."""

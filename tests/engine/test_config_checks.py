@@ -9,7 +9,8 @@ from mtlbox.utils.config_check import (ConfigOverrideError, ConfigValueError,
                                        check_config, check_config_labels,
                                        check_config_schedule,
                                        check_config_types,
-                                       check_dataset_labels, load_config)
+                                       check_dataset_labels, load_config,
+                                       warmup_outlasts_training)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 FLAGSHIP = osp.join(ROOT, 'configs/seg_det_depth/amtl_effv2s.py')
@@ -194,3 +195,10 @@ def test_possible_schedules_pass():
     check_config_schedule(_schedule(**{'optim_wrapper.optimizer.lr': 0.0}))
     # longer than training: mmengine validates at the last epoch
     check_config_schedule(_schedule(**{'train_cfg.val_interval': 500}))
+
+
+def test_iteration_warmup_longer_than_epoch_training_is_warned_of():
+    cfg = _schedule(**{'train_cfg.max_epochs': 2})  # LinearLR end=1000
+    message = warmup_outlasts_training(cfg, iters_per_epoch=400)
+    assert 'ends at iteration 1000' in message and '2 epochs x 400' in message
+    assert warmup_outlasts_training(cfg, iters_per_epoch=500) is None
