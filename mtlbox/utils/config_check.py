@@ -41,6 +41,7 @@ _KEY_REGISTRY = {
     'dataset': 'dataset',
     'val_dataloader': 'dataset',
     'init_cfg': 'weight_initializer',
+    'vis_backends': 'vis_backend',
 }
 
 #: top-level keys -> registry of their ``type`` (for override checks)
@@ -595,27 +596,35 @@ def check_cfg_options(cfg, options: Dict[str, Any]) -> None:
     merged.merge_from_dict(options)
     merged = merged.to_dict()
     for full_key, value, parts, depth, node in missing:
-        parent_parts = parts[:depth]
-        merged_node = merged
-        for part in parent_parts:
-            merged_node = _navigate(merged_node, part)
-        if not isinstance(merged_node, dict):
-            continue
-        valid, reader = _valid_keys(parent_parts, merged_node)
-        key = parts[depth]
-        if valid is None or key in valid:
-            continue
-        candidates = sorted(set(valid) | {str(k) for k in node})
-        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-        hint = (f'did you mean {".".join(parent_parts + close)!r}?'
-                if close else f'valid keys: {candidates}')
-        if parent_parts == ['train_cfg'] and key == 'max_iters':
-            hint = ('this loop counts epochs: set train_cfg.max_epochs, or '
-                    'train_cfg.type=IterBasedTrainLoop with max_iters and '
-                    'without max_epochs')
-        raise ConfigOverrideError(
-            f'--cfg-options {full_key}={value!r}: {key!r} is not a key of '
-            f'the config and not an argument of {reader}; {hint}')
+        # the first new key, then each key below it: the dicts they go into
+        # exist only in the merged config
+        for level in range(depth, len(parts)):
+            parent_parts, key = parts[:level], parts[level]
+            merged_node = merged
+            for part in parent_parts:
+                merged_node = _navigate(merged_node, part)
+            if not isinstance(merged_node, dict):
+                break
+            known = set(node) if level == depth else set()
+            _check_new_key(full_key, value, parent_parts, key, merged_node,
+                           known)
+
+
+def _check_new_key(full_key, value, parent_parts, key, merged_node, known):
+    valid, reader = _valid_keys(parent_parts, merged_node)
+    if valid is None or key in valid:
+        return
+    candidates = sorted(set(valid) | {str(k) for k in known})
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    hint = (f'did you mean {".".join(parent_parts + close)!r}?'
+            if close else f'valid keys: {candidates}')
+    if parent_parts == ['train_cfg'] and key == 'max_iters':
+        hint = ('this loop counts epochs: set train_cfg.max_epochs, or '
+                'train_cfg.type=IterBasedTrainLoop with max_iters and '
+                'without max_epochs')
+    raise ConfigOverrideError(
+        f'--cfg-options {full_key}={value!r}: {key!r} is not a key of '
+        f'the config and not an argument of {reader}; {hint}')
 
 
 def load_config(filename: str, cfg_options: Optional[Dict[str, Any]] = None,

@@ -64,6 +64,14 @@ def test_override_typo_names_key_and_closest(option, key, close):
     assert repr(key) in str(err.value) and repr(close) in str(err.value)
 
 
+def test_override_typo_below_a_new_key():
+    with pytest.raises(ConfigOverrideError) as err:
+        load_config(FLAGSHIP, {'model.backbone.init_cfg.type': 'Pretrained',
+                               'model.backbone.init_cfg.chekpoint': 'w.pth'})
+    assert "did you mean 'model.backbone.init_cfg.checkpoint'" in str(
+        err.value)
+
+
 def test_override_list_index_out_of_range():
     with pytest.raises(ConfigOverrideError, match='list of 2 entries'):
         load_config(FLAGSHIP, {'param_scheduler.5.end': 1})
