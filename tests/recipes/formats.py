@@ -229,8 +229,8 @@ def write_nyuv2_mtan(root: str, sizes: Dict[str, Sequence[Tuple[int, int]]]
     normal}/<i>.npy``; image float32 RGB [0, 1] HxWx3, label float 0..12
     with -1 ignore, depth HxWx1 metres with 0 invalid, normal HxWx3 unit
     with all-zero invalid pixels. ``sizes``: (w, h) per sample per split."""
-    sizes = sizes or {'train': [(96, 72), (96, 72), (80, 64), (96, 72)],
-                      'val': [(96, 72), (80, 64), (96, 72)]}
+    sizes = sizes or {'train': [(64, 48), (64, 48), (56, 40), (64, 48)],
+                      'val': [(64, 48), (56, 40), (64, 48)]}
     rng = np.random.default_rng(seed)
     out = dict(root=root)
     for split, split_sizes in sizes.items():
@@ -331,13 +331,13 @@ def write_pascal_context_mt(root: str, seed: int = 5) -> Dict:
     people), sal_distill (0..255), normals_distill (n = 2v/255 - 1), edge.
     Sizes as VOC's (< 500 a side, mixed aspect), not the 512x512 input."""
     rng = np.random.default_rng(seed)
-    splits = {'train': [('2008_000002', (160, 120), True),
-                        ('2008_000003', (90, 130), False),
-                        ('2008_000007', (150, 110), True),
-                        ('2008_000009', (120, 90), True)],
-              'val': [('2008_000010', (160, 120), True),
-                      ('2008_000011', (90, 130), False),
-                      ('2008_000013', (130, 100), True)]}
+    splits = {'train': [('2008_000002', (120, 90), True),
+                        ('2008_000003', (70, 100), False),
+                        ('2008_000007', (110, 80), True),
+                        ('2008_000009', (96, 72), True)],
+              'val': [('2008_000010', (120, 90), True),
+                      ('2008_000011', (70, 100), False),
+                      ('2008_000013', (100, 76), True)]}
     out = dict(root=root)
     for split, entries in splits.items():
         for img_id, (w, h), person in entries:

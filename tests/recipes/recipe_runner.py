@@ -14,6 +14,7 @@ import itertools
 import json
 import os.path as osp
 import sys
+import time
 from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -77,7 +78,16 @@ def _without_mmengine_overheads():
         config_module.FormatCode, runner_module.collect_env = fmt, env
 
 
+_last_start = [0.0]
+
+
 def _run(tool: str, args: Sequence[str]):
+    # a Runner's log folder is its start time to the second: a second run
+    # within the same second would append to the first one's log
+    wait = _last_start[0] + 1.05 - time.time()
+    if wait > 0:
+        time.sleep(wait)
+    _last_start[0] = time.time()
     module = _tool(tool)
     argv = sys.argv
     sys.argv = [f'{tool}.py', *args]

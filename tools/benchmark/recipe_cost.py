@@ -7,7 +7,10 @@ by their pipelines to the real input size), repeated so that every batch is
 full. Each config runs in its own subprocess (peak RSS is per process:
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss``) for ``--iters`` training
 iterations, without validation or checkpoints; s/iter is the mean over the
-iterations after the first (which includes lazy initialisation).
+iterations after the first (which includes lazy initialisation). A run is
+limited to ``--max-mem-gb`` of address space above its start, so a config
+that does not fit fails alone (and is measured again at
+``--fallback-batch``) instead of starting the machine's OOM killer.
 
 Usage::
 
@@ -91,8 +94,9 @@ def _set_roots(cfg, name, roots):
         bal['val_dataloader']['dataset'].pop('sample_range', None)
 
 
-def measure_one(name, roots, iters, threads, work_dir):
-    """Build the Runner of one recipe and time ``iters`` training steps."""
+def measure_one(name, roots, iters, threads, work_dir, batch=None):
+    """Build the Runner of one recipe and time ``iters`` training steps
+    (``batch``: replace the config's batch size)."""
     import resource
 
     import torch
@@ -106,6 +110,10 @@ def measure_one(name, roots, iters, threads, work_dir):
     cfg = Config.fromfile(osp.join(ROOT, RECIPES[name]))
     _set_roots(cfg, name, roots)
     train = cfg.train_dataloader
+    if batch:
+        train['batch_size'] = batch
+        if 'batch_size' in train['sampler']:
+            train['sampler']['batch_size'] = batch
     batch = train['batch_size']
     train.update(num_workers=0, persistent_workers=False)
     if train['sampler']['type'] != 'SourceRatioSampler':
@@ -163,34 +171,66 @@ def main():
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--out', help='write the rows as JSON here')
+    parser.add_argument(
+        '--max-mem-gb', type=float, default=12.0,
+        help='address-space limit of each run above its start (a run that '
+        'needs more fails with an allocation error instead of calling the '
+        "machine's OOM killer); 0: no limit")
+    parser.add_argument(
+        '--fallback-batch', type=int, default=2,
+        help='when a run fails at the real batch, measure this batch too')
     parser.add_argument('--one', help=argparse.SUPPRESS)
     parser.add_argument('--roots', help=argparse.SUPPRESS)
+    parser.add_argument('--batch', type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # child process: one recipe, one JSON line on stdout
+        if args.max_mem_gb:
+            import resource
+            import torch  # noqa: F401 (its mappings belong to the baseline)
+            with open('/proc/self/statm') as f:
+                base = int(f.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+            limit = base + int(args.max_mem_gb * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         with tempfile.TemporaryDirectory() as work:
             row = measure_one(args.one, json.loads(args.roots), args.iters,
-                              args.threads, work)
+                              args.threads, work, args.batch)
         print('RECIPE_COST ' + json.dumps(row), flush=True)
         return
     rows = []
     with tempfile.TemporaryDirectory() as data_dir:
         roots = write_data(data_dir)
-        for name in args.recipes:
+        jobs = [(name, None) for name in args.recipes]
+        while jobs:
+            name, batch = jobs.pop(0)
             cmd = [sys.executable, osp.abspath(__file__), '--one', name,
                    '--roots', json.dumps(roots), '--iters', str(args.iters),
-                   '--threads', str(args.threads)]
+                   '--threads', str(args.threads),
+                   '--max-mem-gb', str(args.max_mem_gb)]
+            if batch:
+                cmd += ['--batch', str(batch)]
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-            start = time.time()
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True,
-                                  capture_output=True)
-            line = [ln for ln in proc.stdout.splitlines()
+            start, load = time.time(), os.getloadavg()[0]
+            with tempfile.TemporaryFile('w+') as out:
+                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, text=True,
+                                        stdout=out, stderr=subprocess.STDOUT)
+                # wait4: the child's own peak RSS, even when it is killed
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                out.seek(0)
+                text = out.read()
+            line = [ln for ln in text.splitlines()
                     if ln.startswith('RECIPE_COST ')]
             if proc.returncode or not line:
-                row = dict(recipe=name, config=RECIPES[name],
-                           error=(proc.stderr or proc.stdout)[-600:])
+                row = dict(recipe=name, config=RECIPES[name], batch=batch,
+                           returncode=proc.returncode,
+                           peak_rss_gb=usage.ru_maxrss / 2**20,
+                           error=text[-600:])
+                if batch is None and args.fallback_batch:
+                    jobs.insert(0, (name, args.fallback_batch))
             else:
                 row = json.loads(line[-1][len('RECIPE_COST '):])
             row['wall_s'] = time.time() - start
+            row['loadavg_1min'] = [load, os.getloadavg()[0]]
             rows.append(row)
             print(json.dumps(row), flush=True)
             if args.out:
@@ -202,7 +242,9 @@ def main():
           f'\n| --- | --- | --- | --- | --- | --- |')
     for r in rows:
         if 'error' in r:
-            print(f"| {r['recipe']} | {r['config']} | - | - | error | - |")
+            print(f"| {r['recipe']} | {r['config']} | {r['batch'] or 'real'}"
+                  f" | - | failed (exit {r.get('returncode')}) | "
+                  f"{r['peak_rss_gb']:.1f} (at failure) |")
             continue
         print(f"| {r['recipe']} | {r['config']} | {r['batch']} | "
               f"{'x'.join(map(str, r['input_shape'] or []))} | "
