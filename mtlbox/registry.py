@@ -116,6 +116,14 @@ BALANCERS = Registry(
     locations=['mtlbox.balancers'],
     build_func=_with_suggestions(build_from_cfg))
 
+# Step strategies, one per balancer family (``balancer.needs``): the owner
+# of MultiTaskModel's training step (mtlbox/engine/balanced_step.py).
+STEPS = Registry(
+    'step',
+    scope='mtlbox',
+    locations=['mtlbox.engine.balanced_step'],
+    build_func=_with_suggestions(build_from_cfg))
+
 ALL_REGISTRIES = dict(
     model=MODELS, dataset=DATASETS, transform=TRANSFORMS, metric=METRICS,
     evaluator=EVALUATOR, hook=HOOKS, loop=LOOPS, balancer=BALANCERS,
@@ -124,4 +132,4 @@ ALL_REGISTRIES = dict(
     data_sampler=DATA_SAMPLERS, visualizer=VISUALIZERS,
     vis_backend=VISBACKENDS, task_util=TASK_UTILS,
     log_processor=LOG_PROCESSORS, runner=RUNNERS,
-    optim_wrapper_constructor=OPTIM_WRAPPER_CONSTRUCTORS)
+    optim_wrapper_constructor=OPTIM_WRAPPER_CONSTRUCTORS, step=STEPS)

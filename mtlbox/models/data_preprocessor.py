@@ -76,10 +76,29 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
                 sample.gt_clean_img = PixelData(data=clean / 255.0)
             if not training:
                 continue
+            self._check_training_frame(sample)
             for kind in pixel_kinds():
                 self._pad(sample, kind.gt_field, batch_shape,
                           self._pad_value(kind))
         return data
+
+    @staticmethod
+    def _check_training_frame(sample) -> None:
+        """A loss needs labels in the input frame; labels packed in the
+        original frame (a dataset in test mode) of a resized or flipped
+        image would be compared with the wrong pixels."""
+        meta = sample.metainfo
+        if meta.get('gt_frame') != 'original':
+            return
+        ori = tuple(meta.get('ori_shape', ())[:2])
+        if tuple(meta.get('img_shape', ori)[:2]) != ori or meta.get('flip'):
+            raise ValueError(
+                f'{meta.get("img_path", "a sample")}: its labels are in the '
+                'original image frame (packed by a dataset in test mode) but '
+                'its image was resized or flipped; a loss needs them in the '
+                'input frame. A held-out loader of a balancer (SLGrad '
+                'val_dataloader=...) must not set test_mode=True, or pack '
+                "with PackMTLInputs(gt_frame='input')")
 
     def _pad_value(self, kind) -> float:
         """The kind's invalid value; ``seg_pad_value`` for index maps padded

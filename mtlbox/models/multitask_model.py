@@ -9,10 +9,8 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
-from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_mean,
-                                       all_reduce_sum, finish_update,
-                                       is_distributed, skip_update,
-                                       world_size)
+from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_sum,
+                                       is_distributed, world_size)
 from mtlbox.models.losses.utils import record_normalizers
 from mtlbox.registry import BALANCERS, MODELS
 
@@ -35,7 +33,8 @@ class MultiTaskModel(BaseModel):
         max_consecutive_nonfinite: with ``'skip'``, stop training with a
             ``FloatingPointError`` after this many bad steps in a row.
         grad_engine: how gradient-level balancers get the per-task gradient
-            matrix: ``'auto'`` (time both once, keep the faster),
+            matrix: ``'auto'`` (time both on the first two steps, keep the
+            faster; ``balanced_step.engine.remeasure()`` measures again),
             ``'sequential'`` (one ``autograd.grad`` per task) or
             ``'batched'`` (one vmapped vector-Jacobian product).
 
@@ -96,6 +95,23 @@ class MultiTaskModel(BaseModel):
         if list(self.balancer.tasks) != self.tasks:
             raise ValueError(f'balancer tasks {self.balancer.tasks} differ '
                              f'from the heads {self.tasks}')
+        self._steps = {}  # family -> step strategy (engine state)
+
+    @property
+    def balanced_step(self):
+        """The owner of the training step: the strategy registered for the
+        balancer's family (``STEPS``, :mod:`mtlbox.engine.balanced_step`),
+        holding this model's gradient-engine state."""
+        return self.step_strategy(self.balancer.needs)
+
+    def step_strategy(self, family: str):
+        """This model's step strategy of ``family`` (built once; a balancer
+        swapped for one of the same family keeps the engine's choice)."""
+        if family not in self._steps:
+            from mtlbox.engine.balanced_step import build_step
+            self._steps[family] = build_step(
+                family, self.grad_engine, type(self.balancer).__name__)
+        return self._steps[family]
 
     # ------------------------------------------------------------ parameters
     def shared_parameters(self) -> List[nn.Parameter]:
@@ -234,7 +250,14 @@ class MultiTaskModel(BaseModel):
         return out
 
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        balancer = self.balancer
+        """forward -> per-task losses -> ``balanced_step(losses)``.
+
+        The step strategy (:mod:`mtlbox.engine.balanced_step`) turns the
+        losses into gradients and steps ``optim_wrapper``. A NaN/inf loss or
+        gradient skips the update (``nonfinite_loss``): BatchNorm
+        statistics and the balancer's state are rolled back.
+        """
+        balancer, step = self.balancer, self.balanced_step
         # BatchNorm statistics of a skipped (non-finite) step are rolled back
         snapshot = self._stat_buffers() if self.nonfinite_loss == 'skip' \
             else None
@@ -242,7 +265,7 @@ class MultiTaskModel(BaseModel):
             data = self.data_preprocessor(data, True)
             losses, shared, trunk = self._loss_and_features(
                 data['inputs'], data['data_samples'],
-                detach_shared=balancer.needs == 'features')
+                detach_shared=step.detach_shared)
         per_task = self.task_losses(losses)
         if not per_task:
             raise RuntimeError('no task has a labelled sample in this batch; '
@@ -251,11 +274,9 @@ class MultiTaskModel(BaseModel):
         if bad:
             for buf, saved in snapshot or ():
                 buf.copy_(saved)
-            # the micro-batch still counts towards gradient accumulation
-            # (the counter tracks the Runner's iterations); its window's
-            # update is skipped, as for a non-finite gradient
-            optim_wrapper._inner_count += 1
-            skip_update(optim_wrapper)
+            # the micro-batch still counts towards gradient accumulation;
+            # its window's update is skipped, as for a non-finite gradient
+            step.skip_counted(optim_wrapper)
             return self._skip_step(losses, per_task, bad)
         # weigh() runs before the gradient exists and may move the
         # balancer's state (FAMO, GeMTL, RLW); the other families are
@@ -265,8 +286,7 @@ class MultiTaskModel(BaseModel):
             for k, v in balancer.state_dict().items()
         } if snapshot is not None and balancer.needs == 'losses' else None
         try:
-            total = self._balanced_step(data, losses, per_task, shared, trunk,
-                                        optim_wrapper)
+            total = step(self, data, per_task, shared, trunk, optim_wrapper)
         except NonFiniteGradient as err:
             for buf, saved in snapshot or ():
                 buf.copy_(saved)
@@ -278,70 +298,37 @@ class MultiTaskModel(BaseModel):
             {t: v.detach() for t, v in per_task.items()})
         return self._log_vars(losses, per_task, total)
 
-    def _balanced_step(self, data, losses, per_task, shared, trunk,
-                       optim_wrapper):
-        """Hand the (finite) per-task losses to the balancer's step family
-        and update through ``optim_wrapper``; returns the total loss. Raises
-        :class:`NonFiniteGradient` (gradients zeroed, no update) when a
-        gradient is NaN/inf."""
-        from mtlbox.balancers.task_grads import (apply_balanced_step,
-                                                 apply_feature_step)
-        balancer = self.balancer
-        if balancer.needs == 'losses':
-            if is_distributed():
-                total = self._weigh_global(per_task)
-            else:
-                total = balancer.weigh(per_task)
-            optim_wrapper.backward(optim_wrapper.scale_loss(total))
-            finish_update(optim_wrapper)
-        elif balancer.needs == 'grads':
-            apply_balanced_step(self, balancer, per_task,
-                                self.shared_parameters(),
-                                {t: self.task_parameters(t) for t in per_task},
-                                optim_wrapper, mode=self.grad_engine)
-            total = sum(per_task.values())
-        elif balancer.needs == 'features':
-            if self.architecture.shared_parameters():
-                raise ValueError(
-                    f'{type(balancer).__name__} balances gradients of the '
-                    'shared features, which needs an architecture without '
-                    f'shared parameters (got {type(self.architecture).__name__})')
-            apply_feature_step(balancer, per_task, shared, trunk,
-                               {t: self.task_parameters(t) for t in per_task},
-                               optim_wrapper, mode=self.grad_engine)
-            total = sum(per_task.values())
-        elif balancer.needs == 'samples':
-            from mtlbox.balancers.sample.engine import apply_sample_step
-            total = apply_sample_step(self, balancer, data, per_task,
-                                      optim_wrapper, trunk=trunk)
-        else:
-            raise ValueError(f'balancer {type(balancer).__name__} has '
-                             f'needs={balancer.needs!r}; expected losses, '
-                             'grads, features or samples')
-        return total
+    def loss_by_sample(self, inputs, data_samples, tasks, trunk=None):
+        """``{task: (losses [B], labelled mask [B])}`` with a live graph
+        (sample-level balancers). ``trunk``: the shared maps of ``inputs``
+        already computed by the step's forward, so the backbone runs (and
+        updates BatchNorm statistics) once."""
+        if trunk is None:
+            trunk = self.extract_feat(inputs)
+        feats = self.architecture(trunk, tasks)
+        out, cache = {}, {}
+        for task in tasks:
+            head = self.heads[task]
+            if not hasattr(head, 'loss_by_sample'):
+                raise TypeError(
+                    f'{type(self.balancer).__name__} needs per-sample losses '
+                    f'but the head of task {task!r} ({type(head).__name__}) '
+                    'has no loss_by_sample(feats, data_samples) -> (losses '
+                    '[B], mask [B])')
+            out[task] = head.loss_by_sample(
+                feats[task], data_samples,
+                **self.head_kwargs(head, inputs, cache))
+        return out
 
-    def _weigh_global(self, per_task):
-        """Loss-level balancing on the global loss values under DDP.
-
-        Every rank evaluates the balancer on ``L = mean over ranks`` (equal
-        on all ranks, so state such as DWA histories stays in sync) and
-        back-propagates ``sum_t dF/dL_t * L_t(local) + F`` (the last term only
-        reaches the balancer's own parameters, e.g. UW's log-variances), whose
-        rank average has exactly the gradient of ``F(L)`` for the global batch.
-        """
-        tasks = list(per_task)
-        local = torch.stack([per_task[t].detach().float() for t in tasks])
-        global_values = all_reduce_mean(local)
-        leaves = {t: global_values[i].clone().requires_grad_()
-                  for i, t in enumerate(tasks)}
-        weighted = self.balancer.weigh(leaves)
-        grads = torch.autograd.grad(weighted, list(leaves.values()),
-                                    retain_graph=True, allow_unused=True)
-        total = sum((g.detach() if g is not None else 0.0) * per_task[t]
-                    for t, g in zip(tasks, grads))
-        if weighted.requires_grad:
-            total = total + (weighted - weighted.detach())
-        return total
+    def local_task_loss(self, inputs, data_samples, task) -> Optional[Tensor]:
+        """``task``'s summed loss on this batch of this rank (no data-
+        parallel renormalisation), or None without a labelled sample."""
+        feats = self.architecture(self.extract_feat(inputs), [task])
+        head = self.heads[task]
+        losses = head.loss(feats[task], data_samples,
+                           **self.head_kwargs(head, inputs, {}))
+        terms = [v for k, v in losses.items() if 'loss' in k]
+        return sum(terms) if terms else None
 
     def _stat_buffers(self):
         """(buffer, copy) of the running statistics a forward updates."""

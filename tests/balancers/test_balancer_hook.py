@@ -11,25 +11,31 @@ KEYS = dict(seg='s', depth='d', normal='n')
 def _runner(model, resume, epoch, calls):
     loop = SimpleNamespace(run=lambda: calls.append(epoch))
     return SimpleNamespace(
-        model=model, _resume=resume, epoch=epoch, val_loop=loop,
+        model=model, cfg=dict(resume=resume), epoch=epoch, val_loop=loop,
         train_loop=SimpleNamespace(val_begin=1, val_interval=2,
                                    max_iters=100),
         logger=SimpleNamespace(info=lambda msg: None))
+
+
+def _start(hook, runner):
+    """The replay runs once every hook's before_train has run."""
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
 
 
 def test_resume_replays_missed_validation(tiny_model):
     amtl = tiny_model(dict(type='Compose', loss_weighting=dict(
         type='DTP', metric_keys=KEYS), grad_method=dict(type='PCGrad')))
     calls = []
-    BalancerHook().before_train(_runner(amtl, True, 4, calls))
+    _start(BalancerHook(), _runner(amtl, True, 4, calls))
     assert calls == [4]  # epoch 4 validated after its checkpoint
-    BalancerHook().before_train(_runner(amtl, True, 3, calls))
+    _start(BalancerHook(), _runner(amtl, True, 3, calls))
     assert calls == [4]  # no validation after epoch 3 (interval 2)
-    BalancerHook().before_train(_runner(amtl, False, 4, calls))
-    BalancerHook(revalidate_on_resume=False).before_train(
-        _runner(amtl, True, 4, calls))
+    _start(BalancerHook(), _runner(amtl, False, 4, calls))
+    _start(BalancerHook(revalidate_on_resume=False),
+           _runner(amtl, True, 4, calls))
     ew = tiny_model(dict(type='EW'))
-    BalancerHook().before_train(_runner(ew, True, 4, calls))
+    _start(BalancerHook(), _runner(ew, True, 4, calls))
     assert calls == [4]
 
 

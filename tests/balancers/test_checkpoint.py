@@ -5,14 +5,11 @@ import io
 import pytest
 import torch
 
-from mtlbox.balancers import task_grads
-
 
 def _pin_engine(model):
     # both runs must use the same engine mode (the auto choice may differ
     # between them and the modes agree only to rounding)
-    task_grads._CHOICE[task_grads._choice_key(
-        model.shared_parameters())] = 'sequential'
+    model.balanced_step.engine.choice = 'sequential'
 
 
 @pytest.mark.parametrize('cfg', [

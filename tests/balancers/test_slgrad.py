@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from mtlbox.balancers import sample_scores, slgrad_weights
-from mtlbox.balancers.sample.engine import (_per_sample_losses,
-                                            main_task_gradient)
+from mtlbox.balancers.sample.engine import main_task_gradient
 
 
 def test_weights_by_hand():
@@ -23,8 +22,7 @@ def test_scores_equal_per_sample_gradient_products(tiny_model, batches):
     v = main_task_gradient(model, val, 'seg', shared)
     data = model.data_preprocessor(train, True)
     tasks = ['seg', 'depth', 'normal']
-    per = _per_sample_losses(model, data['inputs'], data['data_samples'],
-                             tasks)
+    per = model.loss_by_sample(data['inputs'], data['data_samples'], tasks)
     scores = sample_scores(per, shared, v)
     for t_i, task in enumerate(tasks):
         for i in range(3):

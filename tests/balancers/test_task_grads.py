@@ -52,28 +52,41 @@ def test_auto_measures_once_and_falls_back(tiny_model, batches,
     model = tiny_model(dict(type='EW'))
     shared = model.shared_parameters()
     specific = {t: model.task_parameters(t) for t in model.tasks}
-    tg._CHOICE.pop(tg._choice_key(shared), None)
-    tg._MEASURED.pop(tg._choice_key(shared), None)
-    assert tg.engine_choice(shared) == 'unmeasured'
+    engine = tg.GradEngine('auto')
+    assert engine.choice is None
     batch = batches(1)[0]
-    G, _ = tg.task_gradient_matrix(_losses(model, batch), shared, specific)
-    assert tg.engine_choice(shared) == 'unmeasured'  # measured twice
-    G, _ = tg.task_gradient_matrix(_losses(model, batch), shared, specific)
-    assert tg.engine_choice(shared) in ('sequential', 'batched')
-    assert {'sequential', 'batched'} <= set(tg.LAST_TIMINGS)
+    G, _ = tg.task_gradient_matrix(_losses(model, batch), shared, specific,
+                                   engine=engine)
+    assert engine.choice is None  # measured twice
+    G, _ = tg.task_gradient_matrix(_losses(model, batch), shared, specific,
+                                   engine=engine)
+    assert engine.choice in ('sequential', 'batched')
+    assert {'sequential', 'batched'} <= set(engine.timings)
+    # the choice is this engine's: another model's engine is unmeasured
+    assert tg.GradEngine('auto').choice is None
 
     def broken(*args, **kwargs):
         raise RuntimeError('vmap: this op has no batching rule')
 
     monkeypatch.setattr(tg, '_batched', broken)
-    tg._CHOICE.pop(tg._choice_key(shared))
-    tg._MEASURED.pop(tg._choice_key(shared))
-    G2, _ = tg.task_gradient_matrix(_losses(model, batch), shared, specific)
-    assert tg.engine_choice(shared) == 'sequential'
+    engine.remeasure()
+    G2, _ = tg.task_gradient_matrix(_losses(model, batch), shared, specific,
+                                    engine=engine)
+    assert engine.choice == 'sequential'  # decided at once, logged
+    assert 'no batching rule' in engine.batched_error
     assert torch.isfinite(G2).all()
     with pytest.raises(ValueError, match='mode'):
         tg.task_gradient_matrix(_losses(model, batch), shared, specific,
                                 mode='fast')
+
+
+def test_engine_state_lives_on_the_model(tiny_model, batches, optim):
+    a, b = tiny_model(dict(type='PCGrad')), tiny_model(dict(type='PCGrad'))
+    ow = optim(a)
+    for batch in batches(2):
+        a.train_step(batch, ow)
+    assert a.balanced_step.engine.choice in ('sequential', 'batched')
+    assert b.balanced_step.engine.choice is None
 
 
 @pytest.mark.parametrize('accumulate', [1, 2])

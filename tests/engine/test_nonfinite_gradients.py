@@ -12,7 +12,6 @@ import torch
 from mmengine.optim import OptimWrapper
 
 import mtlbox.models.multitask_model as mtm
-from mtlbox.balancers import task_grads
 from tests.balancers.conftest import build_tiny_model, make_batches
 
 
@@ -39,8 +38,7 @@ def _model(balancer):
     model = build_tiny_model(balancer)
     if balancer['type'] == 'SLGrad':
         model.balancer.set_val_batches(make_batches(1, seed=5))
-    task_grads._CHOICE[task_grads._choice_key(
-        model.shared_parameters())] = 'sequential'
+    model.balanced_step.engine.choice = 'sequential'
     return model
 
 

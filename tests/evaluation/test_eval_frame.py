@@ -177,3 +177,9 @@ def test_input_frame_labels_of_a_resized_image_are_refused():
     metric = SegMetric(num_classes=NUM_CLASSES)
     with pytest.raises(ValueError, match='test_mode=True'):
         metric.process(None, [sample.to_dict()])
+
+
+def test_original_frame_labels_of_a_resized_image_cannot_train():
+    ev = _pipeline(_raw_sample(120, 160, 0), (640, 640), False, True)
+    with pytest.raises(ValueError, match='input frame'):
+        MTLDataPreprocessor()(pseudo_collate([ev]), training=True)

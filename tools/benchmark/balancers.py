@@ -209,10 +209,10 @@ def main():
     print(f'device={args.device} threads={torch.get_num_threads()} '
           f'batch={args.batch_size} img={img_size} steps={args.steps} '
           f'(median after {args.warmup} warm-up rounds)')
-    shared = model.shared_parameters()
-    timings = task_grads.engine_timings(shared)
+    engine = model.step_strategy('grads').engine
+    timings = engine.timings
     print(f'per-task gradient engine (auto): '
-          f'{task_grads.engine_choice(shared)} (measured G alone: sequential '
+          f'{engine.choice or "unmeasured"} (measured G alone: sequential '
           f'{timings.get("sequential", float("nan")):.4f}s, batched VJP '
           f'{timings.get("batched", float("nan")):.4f}s)')
     print(f'{"balancer":<13}{"kind":<9}{"median [s]":>11}{"/ EW":>8}'

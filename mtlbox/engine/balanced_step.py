@@ -1,0 +1,406 @@
+"""One owner of the training step: a strategy per balancer family.
+
+``MultiTaskModel.train_step`` runs the forward, sums each task's loss
+components and hands the per-task losses to the step strategy it holds
+(``model.balanced_step``), chosen from ``balancer.needs`` in the ``STEPS``
+registry. The strategy turns the losses into parameter gradients and steps
+through the ``OptimWrapper``'s public API (``scale_loss``, ``backward``,
+``should_update``, ``step``, ``zero_grad``), so AMP, gradient accumulation
+and clipping work as with ``update_params``:
+
+=============  ============================================================
+``losses``     :class:`LossStep`: ``total = balancer.weigh(losses)`` (global
+               loss values under DDP), one backward.
+``grads``      :class:`GradStep`: G [T, P] of per-task gradients of the
+               shared parameters (:func:`~mtlbox.balancers.task_grads.
+               task_gradient_matrix`), ``d = balancer.aggregate(G, L)``
+               written into ``.grad``, the heads' own gradients added.
+``features``   :class:`FeatureStep`: G [T, F] of the shared feature maps,
+               the combined feature gradient back-propagated once through
+               the trunk (MGDA-UB).
+``samples``    :class:`SampleStep`: per-sample weights from the held-out
+               gradient (SLGrad), one backward of ``sum w * l``.
+=============  ============================================================
+
+Every strategy ends in :meth:`BalancedStep.finish`: the gradient is checked
+(a NaN/inf skips the update, see :class:`~mtlbox.engine.distributed.
+NonFiniteGradient`), averaged over data-parallel ranks, then the optimizer
+steps at the accumulation boundary. A plugin adds a family by registering a
+:class:`BalancedStep` subclass under the new ``needs`` name::
+
+    @STEPS.register_module(name='my_family')
+    class MyStep(BalancedStep): ...
+"""
+from typing import Dict, List
+
+import torch
+from torch import Tensor
+
+from mtlbox.balancers.task_grads import (GradEngine, task_gradient_matrix,
+                                         write_flat_grad)
+from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
+                                       all_reduce_mean, all_reduce_sum,
+                                       any_rank, is_distributed,
+                                       loss_scaler_active, nonfinite_rows,
+                                       nonfinite_grad_params, sync_gradients,
+                                       world_size)
+from mtlbox.registry import STEPS
+
+
+class BalancedStep:
+    """Base of the step strategies: the OptimWrapper side of a step.
+
+    Args:
+        grad_engine: how per-task gradient matrices are computed
+            (``'auto'``, ``'sequential'`` or ``'batched'``; see
+            :class:`~mtlbox.balancers.task_grads.GradEngine`), for the
+            families that need them.
+
+    Attributes:
+        engine: the gradient engine and its auto choice, kept for this model
+            (re-measured only by ``engine.remeasure()``).
+    """
+
+    #: the heads read detached copies of the shared maps (features family)
+    detach_shared = False
+    #: the ``needs`` name it was built for (set by :func:`build_step`)
+    family = None
+
+    def __init__(self, grad_engine: str = 'auto'):
+        self.engine = GradEngine(grad_engine)
+        # an earlier micro-batch of this accumulation window had a
+        # non-finite gradient: the window's update is skipped
+        self._skip_window = False
+
+    def __call__(self, model, data: dict, losses: Dict[str, Tensor],
+                 shared: List[Tensor], trunk: List[Tensor],
+                 optim_wrapper) -> Tensor:
+        """One step from the (finite) per-task ``losses``; returns the total
+        loss for logging. ``shared``/``trunk``: the shared maps the heads
+        read and the trunk's own maps (see ``MultiTaskModel``)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------- OptimWrapper side
+    @staticmethod
+    def backward(optim_wrapper, loss: Tensor) -> None:
+        """Back-propagate ``loss`` as ``update_params`` does (accumulation
+        factor, AMP loss scale) and count the micro-batch."""
+        optim_wrapper.backward(optim_wrapper.scale_loss(loss))
+
+    @staticmethod
+    def count_micro_batch(optim_wrapper, device=None) -> None:
+        """Count a micro-batch whose gradient is written directly (or that
+        is skipped): a backward of a constant, through the public API. It
+        also sets up an AMP loss scaler's scale before it is read."""
+        optim_wrapper.backward(torch.zeros((), device=device,
+                                           requires_grad=True))
+
+    def count_and_factors(self, optim_wrapper, device=None):
+        """For a gradient written directly into ``.grad``: count the
+        micro-batch and return ``(accumulation factor, AMP loss scale)``,
+        what ``update_params`` would multiply its loss by. The factor is
+        read before counting (as ``update_params`` scales before its
+        backward), the scale after (the count sets the scaler up)."""
+        factor = float(optim_wrapper.scale_loss(torch.ones(())).item())
+        self.count_micro_batch(optim_wrapper, device)
+        amp = 1.0
+        if loss_scaler_active(optim_wrapper):
+            amp = float(optim_wrapper.loss_scaler.get_scale())
+        return factor, amp
+
+    def skip(self, optim_wrapper) -> None:
+        """Discard this micro-batch's update after a non-finite value (on
+        every rank alike). The micro-batch counts towards accumulation;
+        with ``accumulative_counts=k`` the whole window it belongs to is
+        skipped, as a loss scaler does."""
+        optim_wrapper.zero_grad()
+        self._skip_window = not optim_wrapper.should_update()
+
+    def skip_counted(self, optim_wrapper, device=None) -> None:
+        """Count the micro-batch, then :meth:`skip` it."""
+        self.count_micro_batch(optim_wrapper, device)
+        self.skip(optim_wrapper)
+
+    def finish(self, optim_wrapper) -> None:
+        """After the gradients are in ``.grad``: check them (without a loss
+        scaler; a NaN/inf on any rank skips and raises
+        :class:`NonFiniteGradient`), then at the accumulation boundary
+        average them over ranks, step (clipping included) and zero them."""
+        params = [p for group in optim_wrapper.optimizer.param_groups
+                  for p in group['params']]
+        if not loss_scaler_active(optim_wrapper):
+            bad = nonfinite_grad_params(params)
+            if any_rank(torch.tensor([float(bool(bad))])).item():
+                self.skip(optim_wrapper)
+                raise NonFiniteGradient(
+                    'combined gradient' if bad else
+                    'combined gradient on another rank', params=bad)
+        if not optim_wrapper.should_update():
+            return
+        if self._skip_window:
+            self._skip_window = False
+            optim_wrapper.zero_grad()
+            return
+        sync_gradients(params)
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+
+    def check_task_rows(self, G: Tensor, tasks: List[str], optim_wrapper,
+                        where: str) -> bool:
+        """Stop a step whose per-task gradient matrix has a NaN/inf row.
+
+        G is the same on every rank (all-reduced or gathered), so all ranks
+        decide alike. Without a loss scaler the update is skipped (the
+        balancer never sees the matrix; the micro-batch is already counted)
+        and :class:`NonFiniteGradient` names the tasks. With a loss scaler
+        inf/NaN is its overflow signal: returns True and the caller writes a
+        non-finite gradient so the scaler skips the step and lowers its
+        scale, without running the balancer on it.
+        """
+        bad = nonfinite_rows(G)
+        if not bad:
+            return False
+        if loss_scaler_active(optim_wrapper):
+            return True
+        self.skip(optim_wrapper)
+        raise NonFiniteGradient(where, tasks=[tasks[i] for i in bad])
+
+
+@STEPS.register_module(name='losses')
+class LossStep(BalancedStep):
+    """Loss-level balancers: ``total = weigh(losses)``, one backward."""
+
+    def __call__(self, model, data, losses, shared, trunk, optim_wrapper):
+        balancer = model.balancer
+        if is_distributed():
+            total = weigh_global(balancer, losses)
+        else:
+            total = balancer.weigh(losses)
+        self.backward(optim_wrapper, total)
+        self.finish(optim_wrapper)
+        return total
+
+
+def weigh_global(balancer, losses: Dict[str, Tensor]) -> Tensor:
+    """Loss-level balancing on the global loss values under DDP.
+
+    Every rank evaluates the balancer on ``L = mean over ranks`` (equal on
+    all ranks, so state such as DWA histories stays in sync) and
+    back-propagates ``sum_t dF/dL_t * L_t(local) + F`` (the last term only
+    reaches the balancer's own parameters, e.g. UW's log-variances), whose
+    rank average has exactly the gradient of ``F(L)`` for the global batch.
+    """
+    tasks = list(losses)
+    local = torch.stack([losses[t].detach().float() for t in tasks])
+    global_values = all_reduce_mean(local)
+    leaves = {t: global_values[i].clone().requires_grad_()
+              for i, t in enumerate(tasks)}
+    weighted = balancer.weigh(leaves)
+    grads = torch.autograd.grad(weighted, list(leaves.values()),
+                                retain_graph=True, allow_unused=True)
+    total = sum((g.detach() if g is not None else 0.0) * losses[t]
+                for t, g in zip(tasks, grads))
+    if weighted.requires_grad:
+        total = total + (weighted - weighted.detach())
+    return total
+
+
+class _MatrixStep(BalancedStep):
+    """Shared part of the gradient and feature families."""
+
+    def aggregate(self, balancer, G: Tensor, losses: Dict[str, Tensor],
+                  scale: float, numels=None) -> Tensor:
+        """``balancer.aggregate`` on the global loss values, with the
+        present tasks announced; the balancer's own parameter loss (if any)
+        back-propagated with ``scale``."""
+        loss_vec = torch.stack([losses[t].detach().reshape(())
+                                for t in losses])
+        loss_vec = all_reduce_mean(loss_vec)  # global values under DDP
+        balancer.step_tasks = list(losses)
+        balancer.specific_weights = None
+        if numels is not None and hasattr(balancer, 'shared_numels'):
+            balancer.shared_numels = numels  # GradNorm(norm_on=k)
+        try:
+            combined = balancer.aggregate(G, loss_vec)
+        finally:
+            balancer.step_tasks = None
+        own_loss = balancer.pop_parameter_loss()
+        if own_loss is not None:
+            (own_loss * scale).backward()
+        return combined
+
+    @staticmethod
+    def add_specific(balancer, specific_grads, factor: float) -> None:
+        """Add each task's own-parameter gradients (scaled by the AMP scale
+        already) times the accumulation factor and the balancer's
+        ``specific_weights``."""
+        weights = balancer.specific_weights
+        for i, pairs in enumerate(specific_grads.values()):
+            scale = factor if weights is None else weights[i] * factor
+            for p, g in pairs:
+                if g is not None:
+                    g = g * scale
+                    p.grad = g if p.grad is None else p.grad + g
+
+
+@STEPS.register_module(name='grads')
+class GradStep(_MatrixStep):
+    """Gradient-level balancers on the shared parameters.
+
+    The combined gradient [P] of the last step is kept in
+    :attr:`last_direction` (unscaled) for logging and tests.
+    """
+
+    def __call__(self, model, data, losses, shared_maps, trunk,
+                 optim_wrapper):
+        balancer = model.balancer
+        device = next(iter(losses.values())).device
+        factor, amp = self.count_and_factors(optim_wrapper, device)
+        shared = model.shared_parameters()
+        specific = {t: model.task_parameters(t) for t in losses}
+        G, specific_grads = task_gradient_matrix(
+            losses, shared, specific, loss_scale=amp, engine=self.engine)
+        if self.check_task_rows(G, list(losses), optim_wrapper,
+                                'per-task gradient of the shared '
+                                'parameters'):
+            combined = G.sum(0)  # non-finite: the loss scaler skips it
+        else:
+            combined = self.aggregate(balancer, G, losses, factor * amp,
+                                      numels=[p.numel() for p in shared])
+        write_flat_grad(shared, combined * (factor * amp))
+        self.add_specific(balancer, specific_grads, factor)
+        self.last_direction = combined
+        self.finish(optim_wrapper)
+        return sum(losses.values())
+
+
+@STEPS.register_module(name='features')
+class FeatureStep(_MatrixStep):
+    """Gradient-level balancers on the shared feature maps (MGDA-UB).
+
+    G [T, F] holds the per-task gradients of the shared feature maps (the
+    heads read detached leaf copies of the trunk's maps); the combined
+    feature gradient is back-propagated once through the trunk. Under DDP
+    the global batch's feature gradient is every rank's concatenated.
+    """
+
+    detach_shared = True
+
+    def __call__(self, model, data, losses, feature_leaves, trunk,
+                 optim_wrapper):
+        balancer = model.balancer
+        if model.architecture.shared_parameters():
+            raise ValueError(
+                f'{type(balancer).__name__} balances gradients of the '
+                'shared features, which needs an architecture without '
+                'shared parameters (got '
+                f'{type(model.architecture).__name__})')
+        device = next(iter(losses.values())).device
+        factor, amp = self.count_and_factors(optim_wrapper, device)
+        specific = {t: model.task_parameters(t) for t in losses}
+        G, specific_grads = task_gradient_matrix(
+            losses, feature_leaves, specific, loss_scale=amp,
+            all_reduce=False, engine=self.engine)  # gathered below
+        ranks = world_size()
+        tasks = list(losses)
+        where = 'per-task gradient of the shared features'
+        if ranks > 1:
+            # losses are rank means (1/N each): aggregate the global
+            # matrix, back-propagate this rank's slice N times (gradients
+            # are then averaged over ranks)
+            G_all, offset = all_gather_columns(G / ranks)
+            if self.check_task_rows(G_all, tasks, optim_wrapper, where):
+                combined = G.sum(0)
+            else:
+                combined = self.aggregate(balancer, G_all, losses,
+                                          factor * amp)
+                combined = combined[offset:offset + G.shape[1]] * ranks
+        elif self.check_task_rows(G, tasks, optim_wrapper, where):
+            combined = G.sum(0)
+        else:
+            combined = self.aggregate(balancer, G, losses, factor * amp)
+        self.last_direction = combined
+        combined = combined * (factor * amp)
+        pieces, offset = [], 0
+        for f in trunk:
+            pieces.append(
+                combined[offset:offset + f.numel()].view_as(f).to(f.dtype))
+            offset += f.numel()
+        torch.autograd.backward(trunk, pieces)
+        self.add_specific(balancer, specific_grads, factor)
+        self.finish(optim_wrapper)
+        return sum(losses.values())
+
+
+@STEPS.register_module(name='samples')
+class SampleStep(BalancedStep):
+    """Sample-level balancers (SLGrad).
+
+    1. ``v`` = gradient of the main task's loss on a held-out batch
+       (``balancer.next_val_batch()``) w.r.t. the shared parameters
+       (averaged over ranks);
+    2. per-sample losses ``l_{t,i}`` [T, B] and labelled masks
+       (``model.loss_by_sample``, reusing the step's trunk maps so the
+       backbone runs once);
+    3. scores ``s = J v`` (:func:`~mtlbox.balancers.sample.engine.
+       sample_scores`), weights ``w`` normalised over the global batch;
+    4. one backward of ``sum w * l``.
+    """
+
+    def __call__(self, model, data, losses, shared_maps, trunk,
+                 optim_wrapper):
+        from mtlbox.balancers.sample.engine import (check_scores,
+                                                    main_task_gradient,
+                                                    sample_scores)
+        from mtlbox.balancers.sample.slgrad import slgrad_weights
+        balancer = model.balancer
+        tasks = list(losses)
+        shared = model.shared_parameters()
+        direction = main_task_gradient(model, balancer.next_val_batch(),
+                                       balancer.main_task, shared)
+        if is_distributed():
+            direction = [all_reduce_mean(d) for d in direction]
+        with optim_wrapper.optim_context(model):
+            per_sample = model.loss_by_sample(
+                data['inputs'], data['data_samples'], tasks, trunk)
+        L = torch.stack([per_sample[t][0] for t in tasks])
+        mask = torch.stack([per_sample[t][1] for t in tasks])
+        scores = sample_scores(per_sample, shared, direction)
+        bad = check_scores(scores, direction, tasks, balancer.main_task,
+                           optim_wrapper)
+        if bad is not None:
+            self.skip_counted(optim_wrapper, L.device)
+            raise bad
+        ranks = world_size()
+        if ranks > 1:
+            # global batch: normalise over every rank's (t, i); gradients
+            # are averaged over ranks afterwards, hence the factor N below
+            pos = scores.clamp_min(0) * mask.to(scores.dtype)
+            denom = all_reduce_sum(pos.sum())
+            weights = torch.where(denom > 0, pos / denom.clamp_min(1e-30),
+                                  torch.zeros_like(pos))
+        else:
+            weights = slgrad_weights(scores, mask)
+        balancer.last_scores, balancer.last_weights = scores, weights
+        balancer._set_task_weights(tasks, weights.sum(1))
+        total = (weights * L).sum()
+        self.backward(optim_wrapper, total * ranks)
+        self.finish(optim_wrapper)
+        return total.detach()
+
+
+def build_step(family: str, grad_engine: str = 'auto',
+               balancer_name: str = 'the balancer') -> BalancedStep:
+    """The registered strategy of the balancer family ``family``
+    (``balancer.needs``)."""
+    STEPS.import_from_location()
+    cls = STEPS.get(family)
+    if cls is None:
+        raise ValueError(
+            f'{balancer_name} has needs={family!r}; no step strategy is '
+            f'registered under that name (registered: '
+            f'{sorted(STEPS.module_dict)}); a plugin registers one with '
+            "@STEPS.register_module(name=...)")
+    step = cls(grad_engine=grad_engine)
+    step.family = family
+    return step
