@@ -37,18 +37,21 @@ import argparse
 import copy
 import json
 import math
+import os
 import sys
 import time
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
+import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.structures import InstanceData
 from torch import nn
 
 from mtlbox.evaluation.metrics.coco_metric import coco_evaluate
-from mtlbox.evaluation.metrics.voc_metric import detection_pairs
+from mtlbox.evaluation.metrics.voc_metric import (COCO_IOUS, detection_pairs,
+                                                  voc_map)
 from mtlbox.registry import DATASETS, MODELS
 from mtlbox import register_all_modules
 
@@ -99,12 +102,26 @@ class Trunk(nn.Module):
         return OrderedDict((str(i), f) for i, f in enumerate(feats))
 
 
+#: the detection head under test is read from this config (the AMTL synth
+#: twin), so the benchmark follows any change of it
+TWIN_CONFIG = 'configs/synth/amtl_r18_det_seg_depth_synth.py'
+
+
 def atss_head_cfg(**overrides) -> dict:
-    cfg = dict(type='ATSSDetHead', num_classes=NUM_CLASSES,
-               in_channels=[64] * 3, feat_channels=64, strides=(8, 16, 32),
-               anchor_sizes=(16, 32, 64), max_per_img=100)
-    cfg.update(overrides)
-    return cfg
+    """The twin's ``ATSSDetHead`` config, at most 100 detections per image
+    (COCO's maxDets, as the torchvision detectors), plus ``overrides``."""
+    from mmengine.config import Config
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    cfg = Config.fromfile(os.path.join(root, TWIN_CONFIG))
+    head = cfg.model.heads.det.to_dict()
+    if head.get('num_classes') != NUM_CLASSES:
+        raise ValueError(f'{TWIN_CONFIG}: the det head has num_classes='
+                         f'{head.get("num_classes")}, SynthScenes has '
+                         f'{NUM_CLASSES}')
+    head.update(max_per_img=100)
+    head.update(overrides)
+    return head
 
 
 class MtlboxDetector(nn.Module):
@@ -208,8 +225,14 @@ def evaluate(detector, preprocessor, val, batch_size) -> Dict[str, float]:
         pairs += detection_pairs([s.to_dict() for s in data['data_samples']],
                                  'det', 'det_parity')
     stats = coco_evaluate(pairs, NUM_CLASSES, 100)
+    # VOC matching (all-point AP), AMTL's mAP = mean over IoU 0.50:0.95,
+    # the metric of the synth configs' VOCMetric
+    voc = voc_map(pairs, NUM_CLASSES, COCO_IOUS)
+    per_thr = [float(np.nanmean(v)) if np.isfinite(v).any() else 0.0
+               for v in voc]
     detector.train()
-    return dict(AP=float(stats[0]), AP50=float(stats[1]))
+    return dict(AP=float(stats[0]), AP50=float(stats[1]),
+                voc_mAP=float(np.mean(per_thr)), voc_AP50=per_thr[0])
 
 
 def run_one(kind, trunk_state, train, val, orders, args, log) -> dict:
@@ -227,7 +250,8 @@ def run_one(kind, trunk_state, train, val, orders, args, log) -> dict:
         if it in args.eval_at:
             curve[it] = evaluate(detector, preprocessor, val, args.batch_size)
             log(f'[{kind}] iter {it}: AP50 {curve[it]["AP50"]:.3f} '
-                f'AP {curve[it]["AP"]:.3f} ({time.time() - start:.0f}s)')
+                f'AP {curve[it]["AP"]:.3f} VOC mAP '
+                f'{curve[it]["voc_mAP"]:.3f} ({time.time() - start:.0f}s)')
         if it == args.iters:
             break
         data = preprocessor(pseudo_collate(copy.deepcopy(

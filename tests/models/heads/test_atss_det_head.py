@@ -138,3 +138,53 @@ def test_loss_by_sample_matches_single_image_loss():
     alone = head.loss([x[:1] for x in f], [a])
     assert torch.allclose(losses[0], alone['loss_cls'] + alone['loss_bbox'])
     losses.sum().backward()
+
+
+def test_loss_normalised_by_number_of_positives_by_hand():
+    """Two boxes, five anchors (levels of 3 and 2), topk 2: ATSS gives
+    a0 -> g0 (IoU 100/160) and a2 -> g1 (IoU 80/140) (worked out in
+    tests/models/heads/test_det_task_modules.py), so 2 positives.
+
+    Zero logits (p = 1/2) and zero deltas (decoded box = anchor): every
+    entry's BCE is ln 2; a positive weighs 0.25 |t - 1/2|^2, the other 8 of
+    the 5 x 2 entries 0.75 (1/2)^2. CIoU of the two pairs from the formula
+    ``1 - IoU + rho^2 / c^2 + a v``.
+    """
+    from mtlbox.models.heads.atss_det_head import atss_det_loss
+    from mtlbox.models.losses import CIoULoss, IoUAwareFocalLoss
+    from mtlbox.models.losses.utils import record_normalizers
+    from mtlbox.models.task_modules import SSDBoxCoder
+    anchors = torch.tensor([[0., 0., 10., 10.], [10., 0., 20., 10.],
+                            [20., 0., 30., 10.], [0., 0., 20., 20.],
+                            [20., 0., 40., 20.]])
+    gts = torch.tensor([[0., 0., 16., 10.], [22., 0., 32., 12.]])
+    with record_normalizers() as counts:
+        out = atss_det_loss(torch.zeros(1, 5, 2), torch.zeros(1, 5, 4),
+                            anchors, [3, 2], [gts], [torch.tensor([0, 1])],
+                            [None], SSDBoxCoder(), IoUAwareFocalLoss(0.25, 2.),
+                            CIoULoss(10.0), topk=2)
+    assert counts == [2.0]
+    ln2 = math.log(2)
+    t0, t1 = 100 / 160, 80 / 140
+    cls = (0.25 * ln2 * ((t0 - .5)**2 + (t1 - .5)**2) +
+           8 * 0.75 * 0.25 * ln2) / 2
+    assert out['loss_cls'].item() == pytest.approx(cls, rel=1e-5)
+
+    def ciou(iou, rho2, c2, wg, hg, w, h):
+        v = 4 / math.pi**2 * (math.atan(wg / hg) - math.atan(w / h))**2
+        return 1 - iou + rho2 / c2 + v / (1 - iou + v) * v
+
+    # a0 [0,0,10,10] vs g0 [0,0,16,10]: centres (5,5)/(8,5), hull 16x10;
+    # a2 [20,0,30,10] vs g1 [22,0,32,12]: centres (25,5)/(27,6), hull 12x12
+    box = 10 * (ciou(t0, 9, 16**2 + 10**2, 16, 10, 10, 10) +
+                ciou(t1, 5, 12**2 + 12**2, 10, 12, 10, 10)) / 2
+    assert out['loss_bbox'].item() == pytest.approx(box, rel=1e-5)
+
+
+@pytest.mark.parametrize('prior', [0.01, 0.05])
+def test_initial_probability_is_prior(prior):
+    head = make_head(prior_prob=prior).eval()
+    # with all-zero features every logit is the bias: p = prior exactly
+    cls, _ = head([torch.zeros(1, 8, 8, 8), torch.zeros(1, 8, 4, 4)])
+    for c in cls:
+        assert torch.allclose(c.sigmoid(), torch.full_like(c, prior))
