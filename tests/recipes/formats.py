@@ -50,7 +50,8 @@ def _texture(rng, h, w, base=None) -> np.ndarray:
     """HxWx3 uint8: a smooth colour gradient plus noise."""
     yy, xx = np.mgrid[0:h, 0:w]
     base = rng.integers(40, 200, 3) if base is None else np.asarray(base)
-    img = (base[None, None, :] + 30 * np.sin(xx[..., None] / 7.0 + np.arange(3))
+    img = (base[None, None, :]
+           + 30 * np.sin(xx[..., None] / 7.0 + np.arange(3))
            + 20 * np.cos(yy[..., None] / 5.0) + rng.normal(0, 12, (h, w, 3)))
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -124,7 +125,8 @@ def _voc_mask(size, objects, border=2) -> np.ndarray:
     mask = np.zeros((h, w), np.uint8)
     for name, x1, y1, x2, y2, _ in objects:
         centre = ((x1 + x2) // 2 - 1, (y1 + y2) // 2 - 1)
-        axes = (max(2, (x2 - x1) // 2 - border), max(2, (y2 - y1) // 2 - border))
+        axes = (max(2, (x2 - x1) // 2 - border),
+                max(2, (y2 - y1) // 2 - border))
         cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1)
         inner = (max(1, axes[0] - border), max(1, axes[1] - border))
         cv2.ellipse(mask, centre, inner, 0, 0, 360,

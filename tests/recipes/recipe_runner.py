@@ -27,8 +27,8 @@ def _tool(name):
     standard library's ``test`` package under its own name)."""
     if TOOLS not in sys.path:  # tools/test.py does ``from train import``
         sys.path.insert(0, TOOLS)
-    spec = importlib.util.spec_from_file_location(f'mtlbox_tool_{name}',
-                                                  osp.join(TOOLS, f'{name}.py'))
+    spec = importlib.util.spec_from_file_location(
+        f'mtlbox_tool_{name}', osp.join(TOOLS, f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
