@@ -131,3 +131,46 @@ def test_pycocotools_agrees_on_random_boxes(seed):
     assert voc['mAP'] == pytest.approx(coco['coco_AP'], abs=1e-6)
     assert voc['AP50'] == pytest.approx(coco['coco_AP50'], abs=1e-6)
     assert voc['AP75'] == pytest.approx(coco['coco_AP75'], abs=1e-6)
+
+
+def pycocotools_stats(gt_per_image, num_classes):
+    """pycocotools' own COCOeval on ground truth lists ``[(xyxy, label)]``
+    per image and no detection at all (``loadRes`` cannot take an empty
+    list, so the empty result set is indexed directly)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    import contextlib
+    import io
+    images = [dict(id=i) for i in range(len(gt_per_image))]
+    anns = []
+    for img_id, boxes in enumerate(gt_per_image):
+        for (x1, y1, x2, y2), label in boxes:
+            anns.append(dict(id=len(anns) + 1, image_id=img_id,
+                             category_id=label, iscrowd=0,
+                             bbox=[x1, y1, x2 - x1, y2 - y1],
+                             area=(x2 - x1) * (y2 - y1)))
+    cats = [dict(id=c) for c in range(num_classes)]
+    gt, dt = COCO(), COCO()
+    gt.dataset = dict(images=images, annotations=anns, categories=cats)
+    dt.dataset = dict(images=images, annotations=[], categories=cats)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        dt.createIndex()
+        ev = COCOeval(gt, dt, 'bbox')
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev.stats
+
+
+def test_coco_no_detections_matches_pycocotools():
+    # one medium box (50 x 50) and no detection: AP 0 where ground truth of
+    # that size exists, -1 (undefined) for small and large, as pycocotools
+    gt_boxes = [([10, 10, 60, 60], 0)]
+    none = sample([b for b, _ in gt_boxes], [l for _, l in gt_boxes],
+                  [], [], [])
+    out = run(COCOMetric(num_classes=1), [none])
+    ref = pycocotools_stats([gt_boxes], 1)
+    assert ref[:6].tolist() == [0.0, 0.0, 0.0, -1.0, 0.0, -1.0]
+    assert [out[f'coco_{k}'] for k in
+            ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')] == ref[:6].tolist()

@@ -40,14 +40,22 @@ def coco_evaluate(results: Sequence[tuple], num_classes: int,
                 image_id=img_id, category_id=int(label), score=float(score),
                 bbox=[float(box[0]), float(box[1]), float(box[2] - box[0]),
                       float(box[3] - box[1])]))
+    categories = [dict(id=c) for c in range(num_classes)]
     gt_api = COCO()
     gt_api.dataset = dict(images=images, annotations=annotations,
-                          categories=[dict(id=c) for c in range(num_classes)])
+                          categories=categories)
     with contextlib.redirect_stdout(io.StringIO()):
         gt_api.createIndex()
-        if not detections:
-            return np.zeros(12)
-        dt_api = gt_api.loadRes(detections)
+        if detections:
+            dt_api = gt_api.loadRes(detections)
+        else:
+            # loadRes cannot take an empty list; an empty result index
+            # gives pycocotools' own answer: 0 where ground truth exists,
+            # -1 where none (e.g. APs without small boxes)
+            dt_api = COCO()
+            dt_api.dataset = dict(images=list(images), annotations=[],
+                                  categories=categories)
+            dt_api.createIndex()
         evaluator = COCOeval(gt_api, dt_api, 'bbox')
         evaluator.params.maxDets = [1, 10, max_dets]
         evaluator.evaluate()
