@@ -85,3 +85,31 @@ def test_normal_angles_by_hand():
     assert out['11.25'] == pytest.approx(0.5)
     assert out['22.5'] == pytest.approx(0.75)
     assert out['30'] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize('bad', [255, 2, -1])
+def test_seg_prediction_outside_classes_is_a_miss(bad):
+    # gt (0, 0, 1, 1), pred (0, 0, 1, bad) with 2 classes: the last pixel is
+    # wrong for its class 1 and a hit for no class (as mmseg): class 0
+    # tp 2 / union 2 = 1, class 1 tp 1 / union 2 = 1/2 -> mIoU 0.75
+    gt = torch.tensor([[[0, 0, 1, 1]]])
+    pred = torch.tensor([[[0, 0, 1, bad]]])
+    out = _run(SegMetric(num_classes=2),
+               [dict(gt_sem_seg=dict(data=gt), pred_sem_seg=dict(data=pred),
+                     labeled_tasks=['seg'])])
+    assert out['mIoU'] == pytest.approx(0.75)
+    assert out['mAcc'] == pytest.approx(0.75)
+    assert out['aAcc'] == pytest.approx(0.75)
+
+
+def test_seg_255_prediction_with_five_classes():
+    # C = 5 used to crash (bincount longer than C^2). gt (0, 1, 2, 3, 4, 4),
+    # pred (0, 1, 2, 3, 255, 4): classes 0-3 IoU 1, class 4 tp 1 / union 2
+    gt = torch.tensor([[[0, 1, 2, 3, 4, 4]]])
+    pred = torch.tensor([[[0, 1, 2, 3, 255, 4]]])
+    out = _run(SegMetric(num_classes=5, classwise=True),
+               [dict(gt_sem_seg=dict(data=gt), pred_sem_seg=dict(data=pred),
+                     labeled_tasks=['seg'])])
+    assert out['mIoU'] == pytest.approx((4 + 0.5) / 5)
+    assert out['IoU_4'] == pytest.approx(0.5)
+    assert out['aAcc'] == pytest.approx(5 / 6)

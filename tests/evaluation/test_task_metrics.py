@@ -171,3 +171,14 @@ def test_ssim_map_matches_a_direct_window_computation():
         ref = ((2 * mx * my + c1) * (2 * cxy + c2) /
                ((mx**2 + my**2 + c1) * (vx + vy + c2)))
         assert got[0, 0, i, j].item() == pytest.approx(ref, abs=1e-10)
+
+
+def test_parts_prediction_outside_classes_is_a_miss():
+    # as SegMetric: gt (0, 0, 1, 1), pred (0, 0, 1, 255), 2 classes ->
+    # IoU 1 and 1/2, mIoU 0.75 (the 255 is wrong for class 1, no class's hit)
+    gt = torch.tensor([[[0, 0, 1, 1]]])
+    pred = torch.tensor([[[0, 0, 1, 255]]])
+    out = run(PartsMetric(num_classes=2),
+              [dict(gt_parts=dict(data=gt), pred_parts=dict(data=pred),
+                    labeled_tasks=['parts'])])
+    assert out['mIoU'] == pytest.approx(0.75)

@@ -9,7 +9,9 @@ from .seg_metric import SegMetric
 class PartsMetric(SegMetric):
     """:class:`SegMetric` on ``gt_parts`` / ``pred_parts`` (human parts);
     keys ``mIoU``, ``mAcc``, ``aAcc`` (prefix default ``parts``); class
-    count from ``num_classes`` or ``dataset_meta['parts_classes']``."""
+    count from ``num_classes`` or ``dataset_meta['parts_classes']``. A
+    predicted part label outside ``[0, num_classes)`` is a miss for the
+    pixel's ground-truth part (as SegMetric)."""
 
     gt_field = 'gt_parts'
     pred_field = 'pred_parts'

@@ -11,21 +11,31 @@ from .utils import field_data, is_labeled
 
 def confusion_matrix(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
                      ignore_index: int = 255) -> np.ndarray:
-    """[C, C] counts, rows = ground truth, columns = prediction."""
+    """[C, C + 1] counts, rows = ground truth, columns = prediction; the
+    last column counts predictions outside ``[0, C)`` (e.g. 255): wrong for
+    their ground-truth class and a hit or false positive for no class (as
+    mmseg, whose histograms drop such predictions). Pixels whose ground
+    truth is ``ignore_index`` or outside ``[0, C)`` are skipped."""
     valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
-    index = gt[valid].long() * num_classes + pred[valid].long()
+    gt, pred = gt[valid].long(), pred[valid].long()
+    pred = torch.where((pred >= 0) & (pred < num_classes), pred,
+                       torch.full_like(pred, num_classes))
+    index = gt * (num_classes + 1) + pred
     return torch.bincount(
-        index, minlength=num_classes**2).reshape(num_classes,
-                                                 num_classes).numpy()
+        index, minlength=num_classes * (num_classes + 1)).reshape(
+            num_classes, num_classes + 1).numpy()
 
 
 def seg_scores(conf: np.ndarray) -> dict:
     """mIoU / mAcc over classes present in ground truth or prediction
-    (union > 0), and pixel accuracy aAcc, from a dataset confusion matrix."""
+    (union > 0), and pixel accuracy aAcc, from a dataset confusion matrix
+    [C, C] or [C, C + 1] (:func:`confusion_matrix`: the extra column holds
+    predictions outside ``[0, C)``, counted only as misses)."""
     conf = conf.astype(np.float64)
-    tp = np.diag(conf)
+    num = conf.shape[0]
+    tp = np.diag(conf[:, :num])
     gt_count = conf.sum(1)
-    union = gt_count + conf.sum(0) - tp
+    union = gt_count + conf[:, :num].sum(0) - tp
     with np.errstate(invalid='ignore', divide='ignore'):
         iou = np.where(union > 0, tp / union, np.nan)
         acc = np.where(gt_count > 0, tp / gt_count, np.nan)
@@ -38,7 +48,9 @@ def seg_scores(conf: np.ndarray) -> dict:
 
 @METRICS.register_module()
 class SegMetric(BaseMetric):
-    """mIoU from the dataset-level confusion matrix (as mmseg).
+    """mIoU from the dataset-level confusion matrix (as mmseg). A predicted
+    label outside ``[0, num_classes)`` (e.g. 255) is a miss for the pixel's
+    ground-truth class, never another class's hit (as mmseg).
 
     Reads ``pred_sem_seg`` / ``gt_sem_seg`` of samples labelled for ``task``.
     Reports ``{prefix}/mIoU``, ``{prefix}/mAcc``, ``{prefix}/aAcc`` and,
