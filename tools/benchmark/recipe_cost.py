@@ -181,7 +181,10 @@ def main():
         help='when a run fails at the real batch, measure this batch too')
     parser.add_argument('--one', help=argparse.SUPPRESS)
     parser.add_argument('--roots', help=argparse.SUPPRESS)
-    parser.add_argument('--batch', type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--batch', type=int,
+        help="measure at this batch instead of the config's (a config that "
+        'does not fit)')
     args = parser.parse_args()
     if args.one:  # child process: one recipe, one JSON line on stdout
         if args.max_mem_gb:
@@ -199,7 +202,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as data_dir:
         roots = write_data(data_dir)
-        jobs = [(name, None) for name in args.recipes]
+        jobs = [(name, args.batch) for name in args.recipes]
         while jobs:
             name, batch = jobs.pop(0)
             cmd = [sys.executable, osp.abspath(__file__), '--one', name,
