@@ -182,3 +182,113 @@ def test_parts_prediction_outside_classes_is_a_miss():
               [dict(gt_parts=dict(data=gt), pred_parts=dict(data=pred),
                     labeled_tasks=['parts'])])
     assert out['mIoU'] == pytest.approx(0.75)
+
+
+def test_uiqm_funiegan_conventions_by_hand():
+    # flat colour (200, 100, 50), 20 x 20: RG = YB = 100 everywhere. The
+    # trimmed mean skips one value more than it trims (K = 400, 40 cut each
+    # end): 100 * 319 / 320; UISM 0 (no edge); UIConM over the block's three
+    # channels: r = (200 - 50) / (200 + 50) = 0.6 -> -0.6 log 0.6
+    from mtlbox.evaluation.metrics.enhance_metric import uiqm_funiegan
+    img = np.empty((20, 20, 3))
+    img[...] = np.array([200, 100, 50]) / 255
+    mu = 100 * 319 / 320
+    uicm = -0.0268 * math.sqrt(2) * mu + 0.1586 * math.sqrt(
+        2 * (100 - mu)**2)
+    uiconm = -0.6 * math.log(0.6)
+    assert uiqm_funiegan(img) == pytest.approx(0.0282 * uicm +
+                                               3.5753 * uiconm, rel=1e-12)
+
+
+def _uiqm_funiegan_by_loops(img):
+    """FUnIE-GAN's UIQM written out step by step (scipy's Sobel, explicit
+    block loops) for an image of 0-255 levels."""
+    ndimage = pytest.importorskip('scipy.ndimage')
+    r, g, b = (img[..., c] for c in range(3))
+
+    def tmean(x):
+        x = sorted(x.ravel().tolist())
+        k = len(x)
+        lo, hi = math.ceil(0.1 * k), math.floor(0.1 * k)
+        return sum(x[lo + 1:k - hi]) / (k - lo - hi)
+
+    def var(x, mu):
+        return sum((v - mu)**2 for v in x.ravel().tolist()) / x.size
+
+    rg, yb = r - g, (r + g) / 2 - b
+    m1, m2 = tmean(rg), tmean(yb)
+    uicm = -0.0268 * math.sqrt(m1**2 + m2**2) + 0.1586 * math.sqrt(
+        var(rg, m1) + var(yb, m2))
+    n1, n2 = img.shape[1] // 10, img.shape[0] // 10
+
+    def eme(x):
+        total = 0.0
+        for i in range(n2):
+            for j in range(n1):
+                blk = x[i * 10:(i + 1) * 10, j * 10:(j + 1) * 10]
+                if blk.min() != 0 and blk.max() != 0:
+                    total += math.log(blk.max() / blk.min())
+        return 2 / (n1 * n2) * total
+
+    uism = 0.0
+    for lam, ch in zip((0.299, 0.587, 0.144), (r, g, b)):
+        mag = np.hypot(ndimage.sobel(ch, 0), ndimage.sobel(ch, 1))
+        mag = mag * 255 / mag.max()
+        uism += lam * eme(mag * ch)
+    total = 0.0
+    for i in range(n2):
+        for j in range(n1):
+            blk = img[i * 10:(i + 1) * 10, j * 10:(j + 1) * 10, :]
+            top, bot = blk.max() - blk.min(), blk.max() + blk.min()
+            if top != 0 and bot != 0:
+                total += (top / bot) * math.log(top / bot)
+    uiconm = -total / (n1 * n2)
+    return 0.0282 * uicm + 0.2953 * uism + 3.5753 * uiconm
+
+
+def test_uiqm_funiegan_against_step_by_step_version():
+    from mtlbox.evaluation.metrics.enhance_metric import uiqm_funiegan
+    rng = np.random.default_rng(3)
+    levels = rng.integers(0, 256, (37, 43, 3)).astype(np.float64)
+    levels[:12, :15] = 0  # a black corner: blocks with min 0 count 0
+    assert uiqm_funiegan(levels / 255) == pytest.approx(
+        _uiqm_funiegan_by_loops(levels), rel=1e-9)
+
+
+def test_uciqe_matlab_conventions_by_hand():
+    import cv2
+    from mtlbox.evaluation.metrics.enhance_metric import uciqe_matlab
+    # half black, half white: 8-bit Lab (0, 128, 128) / (255, 128, 128);
+    # chroma of the offset a, b: c = sqrt(2) 128 / 255 for both -> sigma_c 0;
+    # stretchlim levels 0 and 255 -> con_l 1; saturation 1 (l = eps) and
+    # c / sqrt(c^2 + 1)
+    img = np.zeros((10, 10, 3))
+    img[5:] = 1.0
+    c = math.sqrt(2) * 128 / 255
+    mu_s = (1 + c / math.sqrt(c * c + 1)) / 2
+    # (abs 1e-7: sigma_c = sqrt(|1 - (mean c / c)^2|) turns the rounding of
+    # a mean of equal values, 1e-16, into 1e-8)
+    assert uciqe_matlab(img) == pytest.approx(0.2745 + 0.2576 * mu_s,
+                                              abs=1e-7)
+    # flat grey: stretchlim of a flat image is [0, 1] -> con_l = 1
+    grey = np.full((8, 8, 3), 128 / 255)
+    l8 = float(cv2.cvtColor(np.full((1, 1, 3), 128, np.uint8),
+                            cv2.COLOR_RGB2Lab)[0, 0, 0])
+    lum = l8 / 255
+    assert uciqe_matlab(grey) == pytest.approx(
+        0.2745 + 0.2576 * c / math.sqrt(c * c + lum * lum), abs=1e-7)
+
+
+def test_enhance_metric_variant_keys():
+    gt = torch.rand(3, 24, 24, generator=torch.Generator().manual_seed(0))
+    s = dict(gt_clean_img=dict(data=gt), pred_clean_img=dict(data=gt),
+             labeled_tasks=['enhance'])
+    m = EnhanceMetric(uciqe_variants=('mtlbox', 'matlab'),
+                      uiqm_variants=('funiegan',))
+    out = run(m, [s])
+    assert set(out) == {'psnr', 'ssim', 'uciqe', 'uciqe_matlab',
+                        'uiqm_funiegan'}
+    rgb = gt.permute(1, 2, 0).numpy()
+    assert out['uciqe'] == pytest.approx(uciqe(rgb))
+    with pytest.raises(ValueError, match='uiqm_variants'):
+        EnhanceMetric(uiqm_variants=('libmtl',))

@@ -114,6 +114,121 @@ def uiqm(rgb: np.ndarray, block: int = 8) -> float:
     return float(0.0282 * uicm + 0.2953 * uism + 3.5753 * uiconm)
 
 
+def _to_uint8_levels(rgb: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> the 0-255 levels of the saved 8-bit image (the
+    published codes read PNG/JPEG files), as float64."""
+    return np.round(np.clip(np.asarray(rgb, np.float64), 0, 1) * 255.0)
+
+
+def uciqe_matlab(rgb: np.ndarray) -> float:
+    """UCIQE as the MATLAB ``UCIQE.m`` circulated with the UIEB-era
+    enhancement codes (e.g. github.com/bilityniu/underwater_image_fusion),
+    reported as the ``uciqe_matlab`` key. RGB [H, W, 3] in [0, 1], taken as
+    its 8-bit image. Its conventions, kept here:
+
+    - 8-bit Lab (``L* 255/100``, ``a* + 128``, ``b* + 128``), all divided
+      by 255: ``l = L8/255 + eps``, chroma ``c = sqrt(a8^2 + b8^2)/255`` of
+      the *offset* a, b (a grey pixel has ``c = 0.71``);
+    - ``sigma_c = sqrt(mean |1 - (mean(c) / c)^2|)`` (not the std of c);
+    - ``con_l`` = MATLAB ``stretchlim`` of l: the first of the 256 levels
+      whose cumulative share exceeds 1 % and the first reaching 99 %,
+      difference / 255; a flat image (both the same level) gives 1;
+    - ``mu_s = mean c / sqrt(c^2 + l^2)``;
+    - ``0.4680 sigma_c + 0.2745 con_l + 0.2576 mu_s``.
+
+    Difference: the Lab conversion is OpenCV's 8-bit one (D65); MATLAB's
+    ``makecform('srgb2lab')`` may round or adapt the white point
+    differently, so values can differ in the last digits.
+    """
+    levels = _to_uint8_levels(rgb).astype(np.uint8)
+    lab = cv2.cvtColor(np.ascontiguousarray(levels), cv2.COLOR_RGB2Lab)
+    lab = lab.astype(np.float64)
+    lum = lab[..., 0].ravel() / 255.0 + np.finfo(np.float64).eps
+    chroma = np.sqrt(lab[..., 1]**2 + lab[..., 2]**2).ravel() / 255.0
+    mu_s = float(np.mean(chroma / np.sqrt(chroma**2 + lum**2)))
+    sigma_c = float(np.sqrt(np.mean(np.abs(1 - (chroma.mean() / chroma)**2))))
+    counts = np.bincount(lab[..., 0].astype(np.int64).ravel(), minlength=256)
+    cdf = np.cumsum(counts) / counts.sum()
+    low = int(np.argmax(cdf > 0.01))
+    high = int(np.argmax(cdf >= 0.99))
+    con_l = 1.0 if low == high else (high - low) / 255.0
+    return 0.4680 * sigma_c + 0.2745 * con_l + 0.2576 * mu_s
+
+
+def _funiegan_blocks(img: np.ndarray, size: int):
+    """Max and min of each whole ``size x size`` block (the image cropped
+    to a multiple of size; a trailing channel axis is reduced too)."""
+    h, w = img.shape[0] // size, img.shape[1] // size
+    b = img[:h * size, :w * size].reshape(h, size, w, size, -1)
+    return b.max(axis=(1, 3, 4)), b.min(axis=(1, 3, 4))
+
+
+def uiqm_funiegan(rgb: np.ndarray) -> float:
+    """UIQM as FUnIE-GAN's ``Evaluation/uqim_utils.py`` (Islam et al.,
+    widely reused), reported as the ``uiqm_funiegan`` key. RGB [H, W, 3] in
+    [0, 1], taken as its 8-bit image on the 0-255 scale. Its conventions,
+    kept here (they differ from :func:`uiqm`):
+
+    - UICM: the alpha-trimmed mean sums the sorted values from index
+      ``ceil(0.1 K) + 1`` (one more skipped than trimmed) to ``K -
+      floor(0.1 K)`` and divides by ``K - ceil(0.1 K) - floor(0.1 K)``;
+    - UISM: per channel the 3x3 Sobel magnitude (edges mirrored,
+      ``abcd|dcba``) is rescaled to a maximum of 255, multiplied by the
+      channel (0-255), and EME is taken on 10 x 10 blocks,
+      ``2 / (k1 k2) sum log(max / min)`` with 0 for a block whose min or
+      max is 0; weights (0.299, 0.587, **0.144**) (sic: 0.114 in the
+      paper);
+    - UIConM: 10 x 10 blocks, ``r = (max - min) / (max + min)`` over the
+      block's three channels together (not the intensity),
+      ``-mean_blocks r log r``, 0 for ``r = 0``;
+    - ``0.0282 UICM + 0.2953 UISM + 3.5753 UIConM``.
+
+    Not done here: the FUnIE-GAN script first resizes every image to
+    256 x 256 (PIL); a channel without any edge (Sobel maximum 0) gives
+    NaN there and contributes 0 here; computed in float64 (the reference
+    casts to float32: differences of about 1e-6 relative).
+    """
+    img = _to_uint8_levels(rgb)
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+
+    def trimmed_mean(x):
+        x = np.sort(x.ravel())
+        k = len(x)
+        lo, hi = int(np.ceil(0.1 * k)), int(np.floor(0.1 * k))
+        return float(x[lo + 1:k - hi].sum() / (k - lo - hi))
+
+    rg, yb = r - g, (r + g) / 2 - b
+    mu_rg, mu_yb = trimmed_mean(rg), trimmed_mean(yb)
+    uicm = (-0.0268 * np.hypot(mu_rg, mu_yb) + 0.1586 * np.sqrt(
+        np.mean((rg - mu_rg)**2) + np.mean((yb - mu_yb)**2)))
+    uism = 0.0
+    for lam, ch in zip((0.299, 0.587, 0.144), (r, g, b)):
+        dx = cv2.Sobel(ch, cv2.CV_64F, 0, 1, ksize=3,
+                       borderType=cv2.BORDER_REFLECT)
+        dy = cv2.Sobel(ch, cv2.CV_64F, 1, 0, ksize=3,
+                       borderType=cv2.BORDER_REFLECT)
+        mag = np.hypot(dx, dy)
+        peak = mag.max()
+        mag = mag * (255.0 / peak) if peak > 0 else mag
+        bmax, bmin = _funiegan_blocks(mag * ch, 10)
+        ok = (bmin != 0) & (bmax != 0)
+        logs = np.log(np.where(ok, bmax, 1.0) / np.where(ok, bmin, 1.0))
+        uism += lam * float(2.0 * logs.mean())
+    bmax, bmin = _funiegan_blocks(img, 10)
+    top, bot = bmax - bmin, bmax + bmin
+    ok = (top != 0) & (bot != 0)
+    ratio = np.where(ok, top, 1.0) / np.where(ok, bot, 1.0)
+    uiconm = float(-np.mean(np.where(ok, ratio * np.log(ratio), 0.0)))
+    return float(0.0282 * uicm + 0.2953 * uism + 3.5753 * uiconm)
+
+
+#: variant name -> (result key, function) for the no-reference measures
+UCIQE_VARIANTS = {'mtlbox': ('uciqe', uciqe),
+                  'matlab': ('uciqe_matlab', uciqe_matlab)}
+UIQM_VARIANTS = {'mtlbox': ('uiqm', uiqm),
+                 'funiegan': ('uiqm_funiegan', uiqm_funiegan)}
+
+
 @METRICS.register_module()
 class EnhanceMetric(BaseMetric):
     """Image enhancement quality of ``pred_clean_img`` ([3, H, W] RGB in
@@ -125,13 +240,33 @@ class EnhanceMetric(BaseMetric):
     ``uiqm`` of the prediction (:func:`uciqe`, :func:`uiqm`; slower).
     A prediction of a different size than the target is resized
     (bilinear) to it first.
+
+    ``uciqe_variants`` / ``uiqm_variants`` choose which definitions are
+    reported, each under its own key so numbers of different codes never
+    mix: ``'mtlbox'`` (keys ``uciqe``, ``uiqm``: :func:`uciqe`,
+    :func:`uiqm`), ``'matlab'`` (``uciqe_matlab``: :func:`uciqe_matlab`,
+    the circulated ``UCIQE.m``) and ``'funiegan'`` (``uiqm_funiegan``:
+    :func:`uiqm_funiegan`, FUnIE-GAN's ``uqim_utils.py``).
     """
 
     def __init__(self, no_reference: bool = True, task: str = 'enhance',
-                 prefix: Optional[str] = None, collect_device='cpu'):
+                 prefix: Optional[str] = None, collect_device='cpu',
+                 uciqe_variants: Sequence[str] = ('mtlbox',),
+                 uiqm_variants: Sequence[str] = ('mtlbox',)):
         super().__init__(collect_device=collect_device, prefix=prefix or task)
         self.no_reference = no_reference
         self.task = task
+        self.measures = []
+        for arg, table, names in (('uciqe_variants', UCIQE_VARIANTS,
+                                   uciqe_variants),
+                                  ('uiqm_variants', UIQM_VARIANTS,
+                                   uiqm_variants)):
+            for name in names:
+                if name not in table:
+                    raise ValueError(
+                        f'EnhanceMetric: {arg} has {name!r}; expected some '
+                        f'of {sorted(table)}')
+                self.measures.append(table[name])
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -148,13 +283,13 @@ class EnhanceMetric(BaseMetric):
             row = [psnr(pred, gt), ssim(pred, gt)]
             if self.no_reference:
                 rgb = pred.permute(1, 2, 0).numpy()
-                row += [uciqe(rgb), uiqm(rgb)]
+                row += [fn(rgb) for _, fn in self.measures]
             self.results.append(row)
 
     def compute_metrics(self, results: list) -> dict:
         if not results:
             return {}
         mean = np.mean(np.asarray(results, np.float64), axis=0)
-        keys = ['psnr', 'ssim'] + (['uciqe', 'uiqm']
+        keys = ['psnr', 'ssim'] + ([key for key, _ in self.measures]
                                    if self.no_reference else [])
         return {k: float(v) for k, v in zip(keys, mean)}
