@@ -1,18 +1,20 @@
 """mtlbox: a multi-task learning toolbox for computer vision."""
-from . import compat
 from .version import __version__
-
-compat.apply()
 
 __all__ = ['__version__', 'register_all_modules']
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every mtlbox module so its components are registered, and
-    optionally make ``mtlbox`` the default registry scope."""
+    """Import every mtlbox module so its components are registered, install
+    the mmengine/torch compatibility fixes (:func:`mtlbox.compat.apply`;
+    importing mtlbox alone changes nothing in mmengine), and optionally make
+    ``mtlbox`` the default registry scope."""
     import datetime
 
     from mmengine import DefaultScope
+
+    from mtlbox import compat
+    compat.apply()
 
     import mtlbox.balancers  # noqa: F401
     import mtlbox.datasets  # noqa: F401

@@ -280,7 +280,9 @@ def remove_stray_temporaries(directory) -> list:
 
 
 def apply():
-    """Install the fixes (idempotent). Called on ``import mtlbox``."""
+    """Install the fixes (idempotent). An explicit step, not an import side
+    effect: ``mtlbox.register_all_modules()`` (which the tools call) and
+    building ``MTLCheckpointHook`` (named by every config) call it."""
     global _applied
     if _applied:
         return

@@ -82,3 +82,20 @@ def test_atomic_save_keeps_previous_file_when_interrupted(tmp_path,
     monkeypatch.undo()
     assert torch.equal(safe_load(str(path))['state_dict']['w'], torch.zeros(3))
     assert [p.name for p in tmp_path.iterdir()] == ['epoch_1.pth']
+
+
+def test_fixes_are_an_explicit_step_not_an_import_side_effect():
+    import subprocess
+    import sys
+    code = (
+        'import mmengine.runner.runner as r\n'
+        'from mmengine.runner.checkpoint import CheckpointLoader as L\n'
+        'before = r.save_checkpoint, L._schemes[""]\n'
+        'import mtlbox, mtlbox.models, mtlbox.balancers\n'
+        'assert (r.save_checkpoint, L._schemes[""]) == before, "import"\n'
+        'from mtlbox.engine.hooks import MTLCheckpointHook\n'
+        'MTLCheckpointHook(interval=1)\n'
+        'from mtlbox.compat import atomic_save_checkpoint, safe_load\n'
+        'assert r.save_checkpoint is atomic_save_checkpoint\n'
+        'assert L._schemes[""] is safe_load\n')
+    subprocess.run([sys.executable, '-c', code], check=True)

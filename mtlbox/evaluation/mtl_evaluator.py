@@ -27,7 +27,8 @@ METRIC_DIRECTIONS: Dict[str, bool] = {
     'coco_AP50': True, 'coco_AP75': True, 'coco_APs': True,
     'coco_APm': True, 'coco_APl': True,
     # enhancement
-    'psnr': True, 'ssim': True, 'uiqm': True, 'uciqe': True, 'mae': False, 'mse': False,
+    'psnr': True, 'ssim': True, 'uiqm': True, 'uciqe': True,
+    'uiqm_funiegan': True, 'uciqe_matlab': True, 'mae': False, 'mse': False,
     # classification
     'top1': True, 'mean_class_acc': True, 'mAP_multilabel': True,
     # saliency / edges

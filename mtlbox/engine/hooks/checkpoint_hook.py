@@ -39,7 +39,18 @@ class MTLCheckpointHook(CheckpointHook):
     (``dict(type='CheckpointHook', ...)``) get the safe ordering without a
     change; ``type='mmengine.CheckpointHook'`` still selects the original.
     Arguments are those of mmengine's ``CheckpointHook``.
+
+    Building it installs :func:`mtlbox.compat.apply` (checkpoints loaded
+    with ``weights_only=True`` and an allow-list, saved atomically): hooks
+    are built in the Runner's ``__init__``, before anything is loaded or
+    saved, so a config naming this hook (every mtlbox config does, through
+    ``default_runtime.py``) gets the fixes with ``Runner.from_cfg`` too.
     """
+
+    def __init__(self, *args, **kwargs):
+        from mtlbox import compat
+        compat.apply()
+        super().__init__(*args, **kwargs)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
