@@ -210,7 +210,8 @@ def lr_factor(it: int, iters: int, warmup: int, base_lr: float,
     """Linear warm-up 0.1 -> 1 over ``warmup`` iterations times cosine from
     ``base_lr`` to ``eta_min`` over the run (the synth configs' schedule)."""
     warm = 1.0 if warmup <= 0 else min(1.0, 0.1 + 0.9 * it / warmup)
-    cos = eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * it / iters)) / 2
+    cos = eta_min + (base_lr - eta_min) * (
+        1 + math.cos(math.pi * it / iters)) / 2
     return warm * cos / base_lr
 
 
