@@ -177,6 +177,23 @@ class MTLBaseDataset(BaseDataset):
             f'{type(self).__name__}: every sample is invalid')
 
 
+def clip_sample_range(sample_range, size: int, who: str, where: str):
+    """``(start, stop)`` of ``sample_range`` within a split of ``size``
+    samples: an empty result is an error naming the range and the size; a
+    ``stop`` past the end is cut with a logged warning."""
+    start, stop = sample_range or (0, size)
+    if start >= size:
+        raise ValueError(
+            f'{who} sample_range={tuple(sample_range)} starts at or past the '
+            f'end of {where}, which has {size} samples; choose a range '
+            f'within [0, {size})')
+    if stop > size:
+        print_log(f'{who}: sample_range={tuple(sample_range)} ends past the '
+                  f'{size} samples of {where}; using ({start}, {size})',
+                  logger='current', level=30)
+    return start, min(stop, size)
+
+
 def with_test_mode(info: dict, test_mode: bool) -> dict:
     """``info`` with ``info['test_mode']`` set: the flag the packing step
     reads to choose the frame of the ground truth (input frame for

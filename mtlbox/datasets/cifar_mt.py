@@ -27,7 +27,7 @@ import numpy as np
 
 from mtlbox.registry import DATASETS
 
-from .base import CorruptSampleError, MTLBaseDataset
+from .base import CorruptSampleError, MTLBaseDataset, clip_sample_range
 
 CIFAR_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
                  'frog', 'horse', 'ship', 'truck')
@@ -140,8 +140,8 @@ class CIFAR10MTDataset(MTLBaseDataset):
                 for i in range(*self._range(len(classes)))]
 
     def _range(self, n):
-        start, stop = self.sample_range or (0, n)
-        return start, min(stop, n)
+        return clip_sample_range(self.sample_range, n, type(self).__name__,
+                                 f'{self.data_root} ({self.split})')
 
     def get_data_info(self, idx):
         info = super().get_data_info(idx)

@@ -33,7 +33,7 @@ import numpy as np
 
 from mtlbox.registry import DATASETS
 
-from .base import CorruptSampleError, MTLBaseDataset
+from .base import CorruptSampleError, MTLBaseDataset, clip_sample_range
 
 TASK_NAMES = ('left', 'right')
 
@@ -97,11 +97,14 @@ class _MultiDigitBase(MTLBaseDataset):
         count = n if self.num_samples is None else min(self.num_samples, n)
         labeled = ([self.label_task] if self.label_task else
                    list(TASK_NAMES))
-        start, stop = self.sample_range or (0, count)
+        start, stop = clip_sample_range(self.sample_range,
+                                        n if self.sample_range else count,
+                                        type(self).__name__,
+                                        f'the {self.source} images')
         return [dict(sample_idx=i, left=i, right=int(perm[i]),
                      labeled_tasks=list(labeled), task_names=TASK_NAMES,
                      img_path=f'{self.source}://{i}+{int(perm[i])}')
-                for i in range(start, min(stop, n))]
+                for i in range(start, stop)]
 
     def get_data_info(self, idx):
         info = super().get_data_info(idx)

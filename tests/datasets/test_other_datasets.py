@@ -193,3 +193,20 @@ def test_toy_regression_dataset_noise_and_determinism():
     g = ToyRegressionDataset(**dict(kw, noise_type='gaussian'))
     yg = np.array([g.get_data_info(i)['y'] for i in range(40)])
     assert not (yg[noisy[:, 1], 1] == -0.5).any()
+
+
+def test_sample_range_past_the_split_is_an_error(make):
+    """A held-out range (e.g. SLGrad's (45000, 50000)) on a smaller split
+    gave an empty dataset and a ZeroDivisionError in the sampler."""
+    t = make('cifar10')
+    with pytest.raises(ValueError, match=r'sample_range=\(45000, 50000\).*'
+                       '20 samples'):
+        CIFAR10MTDataset(data_root=t['data_root'], split='train',
+                         sample_range=(45000, 50000)).full_init()
+    cut = CIFAR10MTDataset(data_root=t['data_root'], split='train',
+                           sample_range=(15, 50))
+    assert len(cut) == 5
+    m = make('mnist')
+    with pytest.raises(ValueError, match='sample_range'):
+        len(MultiMNISTDataset(data_root=m['data_root'],
+                              sample_range=(10 ** 6, 10 ** 6 + 5)))
