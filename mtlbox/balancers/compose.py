@@ -46,7 +46,11 @@ class Compose(BaseBalancer):
                 f'Compose grad_method={grad_method}: needs a gradient-level '
                 f"balancer (needs='grads' or 'features'), got "
                 f'{self.grad_method.needs!r}')
-        self.needs = self.grad_method.needs
+
+    @property
+    def needs(self) -> str:
+        """The gradient method's family (``'grads'`` or ``'features'``)."""
+        return self.grad_method.needs
 
     @property
     def shared_numels(self):

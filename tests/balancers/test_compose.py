@@ -74,3 +74,14 @@ def test_errors():
         BALANCERS.build(dict(type='Compose', tasks=T,
                              loss_weighting=dict(type='EW'),
                              grad_method=dict(type='EW')))
+
+
+def test_compose_family_is_its_gradient_methods():
+    """Compose reported needs='losses' at class level (BaseBalancer's
+    default) while instances took the gradient method's family."""
+    from mtlbox.registry import BALANCERS
+    feats = BALANCERS.build(dict(type='Compose', tasks=['a', 'b'],
+                                 loss_weighting=dict(type='UW'),
+                                 grad_method=dict(type='MGDA-UB')))
+    assert feats.needs == 'features'
+    assert not isinstance(BALANCERS.get('Compose').needs, str)
