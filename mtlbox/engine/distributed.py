@@ -128,11 +128,17 @@ def any_rank(flags: Tensor) -> Tensor:
 
 
 def nonfinite_rows(matrix: Tensor) -> List[int]:
-    """Rows of ``matrix`` [T, ...] with a NaN/inf entry (one reduction)."""
+    """Rows of ``matrix`` [T, ...] with a NaN/inf entry.
+
+    One read pass (row sums, no [T, P] mask): a row whose sum is finite has
+    only finite entries; a row whose sum is not (NaN/inf, or finite values
+    so large that the sum overflows) is then checked entry by entry.
+    """
     if matrix.numel() == 0:
         return []
-    finite = torch.isfinite(matrix.reshape(matrix.shape[0], -1)).all(1)
-    return [i for i, ok in enumerate(finite.tolist()) if not ok]
+    rows = matrix.reshape(matrix.shape[0], -1)
+    suspects = (~torch.isfinite(rows.sum(1))).nonzero().flatten().tolist()
+    return [i for i in suspects if not bool(torch.isfinite(rows[i]).all())]
 
 
 def nonfinite_grad_params(params: Iterable[torch.nn.Parameter]) -> list:

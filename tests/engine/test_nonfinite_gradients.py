@@ -243,3 +243,14 @@ def test_accumulation_window_with_a_nonfinite_loss_is_skipped(warnings):
     model.train_step(data[3], optim)
     assert sum(not torch.equal(v, before[0][k])
                for k, v in model.named_parameters()) > 10
+
+
+def test_nonfinite_rows_without_a_mask_and_no_false_alarm_on_overflow():
+    from mtlbox.engine.distributed import nonfinite_rows
+    G = torch.ones(3, 10)
+    G[1, 3] = float('nan')
+    assert nonfinite_rows(G) == [1]
+    big = torch.full((2, 4), 3e38)  # finite entries whose sum overflows
+    assert nonfinite_rows(big) == []
+    big[0, 1] = float('inf')
+    assert nonfinite_rows(big) == [0]
