@@ -1,6 +1,6 @@
 # Demo (scripts/quickstart.sh): segmentation + depth + surface normals on
 # SynthScenes (96x128, 640 training scenes), ResNet-18 (random init) + FPN,
-# hard parameter sharing, equal weighting. About 5 minutes on 2 CPU cores.
+# hard parameter sharing, equal weighting. About 3-4 minutes on 2 CPU cores.
 _base_ = [
     '../_base_/models/hps_r18_fpn.py',
     '../_base_/datasets/synth_scenes.py',
