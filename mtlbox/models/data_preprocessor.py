@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 
 from mtlbox.registry import MODELS
 from mtlbox.structures import pixel_kinds
+from mtlbox.structures.task_kinds import geometry_changed
 
 
 @MODELS.register_module()
@@ -79,7 +80,8 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
             self._check_training_frame(sample)
             for kind in pixel_kinds():
                 self._pad(sample, kind.gt_field, batch_shape,
-                          self._pad_value(kind))
+                          kind.invalid_value(self.seg_pad_value,
+                                             self.depth_pad_value))
         return data
 
     @staticmethod
@@ -88,10 +90,7 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
         original frame (a dataset in test mode) of a resized or flipped
         image would be compared with the wrong pixels."""
         meta = sample.metainfo
-        if meta.get('gt_frame') != 'original':
-            return
-        ori = tuple(meta.get('ori_shape', ())[:2])
-        if tuple(meta.get('img_shape', ori)[:2]) != ori or meta.get('flip'):
+        if meta.get('gt_frame') == 'original' and geometry_changed(meta):
             raise ValueError(
                 f'{meta.get("img_path", "a sample")}: its labels are in the '
                 'original image frame (packed by a dataset in test mode) but '
@@ -99,15 +98,6 @@ class MTLDataPreprocessor(ImgDataPreprocessor):
                 'input frame. A held-out loader of a balancer (SLGrad '
                 'val_dataloader=...) must not set test_mode=True, or pack '
                 "with PackMTLInputs(gt_frame='input')")
-
-    def _pad_value(self, kind) -> float:
-        """The kind's invalid value; ``seg_pad_value`` for index maps padded
-        with the ignore index, ``depth_pad_value`` for depth."""
-        if kind.dtype == 'long' and kind.pad_value == 255:
-            return self.seg_pad_value
-        if kind.interpolation == 'depth':
-            return self.depth_pad_value
-        return kind.pad_value
 
     def _pad(self, sample, field, batch_shape, value):
         if field not in sample:

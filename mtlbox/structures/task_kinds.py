@@ -68,6 +68,16 @@ class TaskKind:
     def torch_dtype(self):
         return _DTYPES[self.dtype]
 
+    def invalid_value(self, index_fill=255, depth_fill=0):
+        """The fill of padded / expanded pixels: the kind's ``pad_value``,
+        with ``index_fill`` for index maps padded with the ignore index 255
+        (a transform's ``seg_pad_val``) and ``depth_fill`` for depth."""
+        if self.dtype == 'long' and self.pad_value == 255:
+            return index_fill
+        if self.interpolation == 'depth':
+            return depth_fill
+        return self.pad_value
+
     @property
     def result_keys(self):
         """Pipeline keys holding this kind's label (for dropping it)."""
@@ -146,6 +156,18 @@ def on_register(listener) -> None:
     _LISTENERS.append(listener)
     for kind in list(TASK_KINDS.values()):
         listener(kind)
+
+
+def geometry_changed(meta) -> bool:
+    """Whether a sample's image was resized, padded or flipped (its
+    ``img_shape``, ``scale_factor`` or ``flip`` differ from the original),
+    so labels in the input frame and in the original frame differ."""
+    ori = tuple(meta.get('ori_shape', ())[:2])
+    img = tuple(meta.get('img_shape', ori)[:2])
+    scale = meta.get('scale_factor', (1.0, 1.0))
+    scale = (scale, scale) if isinstance(scale, (int, float)) else scale
+    return (ori != img or bool(meta.get('flip'))
+            or any(abs(float(s) - 1.0) > 1e-6 for s in scale))
 
 
 def pixel_kinds():

@@ -15,14 +15,6 @@ def _map_kinds(results):
             results]
 
 
-def _fill(kind, label_fill):
-    """Invalid value of a kind's padded/expanded pixels; ``label_fill``
-    replaces the ignore index 255 of index maps (``seg_pad_val``)."""
-    if kind.dtype == 'long' and kind.pad_value == 255:
-        return label_fill
-    return kind.pad_value
-
-
 #: results key holding the labels as they were before the first geometric
 #: transform (the original image frame), see :func:`keep_original_labels`
 ORIGINAL_LABELS = 'ori_labels'
@@ -328,7 +320,7 @@ class MTLPad(BaseTransform):
             d = self.size_divisor
             th, tw = -(-h // d) * d, -(-w // d) * d
         values = dict(img=self.pad_val, **{
-            key: _fill(kind, self.seg_pad_val)
+            key: kind.invalid_value(self.seg_pad_val)
             for key, kind in _map_kinds(results)})
         for key, value in values.items():
             if key not in results:
@@ -417,7 +409,7 @@ class MTLRandomExpand(BaseTransform):
         th, tw = int(h * r), int(w * r)
         y0 = int(rng.integers(0, th - h + 1))
         x0 = int(rng.integers(0, tw - w + 1))
-        fills = {key: _fill(kind, self.seg_fill)
+        fills = {key: kind.invalid_value(self.seg_fill)
                  for key, kind in _map_kinds(results)}
         img = results['img']
         canvas = np.empty((th, tw) + img.shape[2:], img.dtype)

@@ -3,6 +3,8 @@ from typing import Any, Dict
 
 import torch
 
+from mtlbox.structures.task_kinds import geometry_changed
+
 
 def field_data(sample: Dict[str, Any], field: str) -> torch.Tensor:
     """``sample[field]['data']`` (an evaluator-converted PixelData) on CPU."""
@@ -35,13 +37,9 @@ def check_frame(sample: Dict[str, Any], task: str) -> None:
     box. ``PackMTLInputs`` records the frame as ``gt_frame``."""
     if sample.get('gt_frame', 'original') != 'input':
         return
-    ori = tuple(sample.get('ori_shape', ())[:2])
-    img = tuple(sample.get('img_shape', ori)[:2])
-    scale = sample.get('scale_factor', (1.0, 1.0))
-    scale = (scale, scale) if isinstance(scale, (int, float)) else scale
-    moved = (ori != img or bool(sample.get('flip'))
-             or any(abs(float(s) - 1.0) > 1e-6 for s in scale))
-    if moved:
+    if geometry_changed(sample):
+        ori = tuple(sample.get('ori_shape', ())[:2])
+        img = tuple(sample.get('img_shape', ori)[:2])
         raise ValueError(
             f'{sample.get("img_path", "a sample")}: the {task!r} ground truth '
             f'is in the input frame {img} (resized/padded/flipped) but '
