@@ -1,7 +1,8 @@
-from .base import BaseBalancer, as_loss_vector
+from .base import Aggregation, BaseBalancer, Weighting, as_loss_vector
 from .compose import Compose
 from .gradient import *  # noqa: F401,F403
 from .sample import *  # noqa: F401,F403
 from .weighting import *  # noqa: F401,F403
 
-__all__ = ['BaseBalancer', 'Compose', 'as_loss_vector']
+__all__ = ['Aggregation', 'BaseBalancer', 'Compose', 'Weighting',
+           'as_loss_vector']

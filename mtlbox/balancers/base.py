@@ -1,8 +1,61 @@
 """The interface every loss balancer implements."""
+import inspect
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class Weighting:
+    """What a loss-level balancer's :meth:`BaseBalancer.weigh` returns.
+
+    Attributes:
+        total: the scalar that is back-propagated once.
+        weights: ``[T]`` effective weight of each present task (the order of
+            the ``tasks`` argument), logged by the step owner; None when the
+            balancer has no per-task weight to report.
+    """
+
+    total: Tensor
+    weights: Optional[Tensor] = None
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """What a gradient-level balancer's :meth:`BaseBalancer.aggregate`
+    returns.
+
+    Attributes:
+        direction: the combined gradient ``[P]``; None means
+            ``weights @ G`` (the step owner forms it, possibly per
+            parameter tensor without materialising it).
+        weights: ``[T]`` task weights of the present tasks (logged); when
+            ``direction`` is given they are what the docs call the method's
+            weights (e.g. MGDA's simplex point).
+        specific_weights: ``[T]`` factors for each task's own-parameter
+            gradient (None: unweighted), for methods whose loss weights also
+            scale the heads (GradNorm, IMTL, Compose ...).
+        parameter_loss: a scalar whose gradient trains the balancer's own
+            parameters (GradNorm's L_grad ...), back-propagated by the step
+            owner with the same AMP / accumulation factor as the losses.
+    """
+
+    direction: Optional[Tensor] = None
+    weights: Optional[Tensor] = None
+    specific_weights: Optional[Tensor] = None
+    parameter_loss: Optional[Tensor] = None
+
+    def __post_init__(self):
+        if self.direction is None and self.weights is None:
+            raise ValueError('an Aggregation needs a direction or weights')
+
+    def combined(self, grads: Tensor) -> Tensor:
+        """The direction ``[P]`` (``weights @ G`` when none was given)."""
+        if self.direction is not None:
+            return self.direction
+        return self.weights.to(grads.dtype) @ grads
 
 
 class BaseBalancer(nn.Module):
@@ -158,6 +211,17 @@ class BaseBalancer(nn.Module):
 
     def extra_repr(self) -> str:
         return f'tasks={self.tasks}'
+
+
+def takes_arg(method, name: str) -> bool:
+    """Whether ``method`` accepts the argument ``name``."""
+    return name in inspect.signature(method).parameters
+
+
+def takes_tasks(method) -> bool:
+    """Whether an ``aggregate`` follows the pure contract
+    ``aggregate(G, losses, tasks) -> Aggregation``."""
+    return takes_arg(method, 'tasks')
 
 
 def as_loss_vector(losses: Dict[str, Tensor],

@@ -44,6 +44,8 @@ from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
                                        loss_scaler_active, nonfinite_rows,
                                        nonfinite_grad_params, sync_gradients,
                                        world_size)
+from mtlbox.balancers.base import (Aggregation, Weighting, takes_arg,
+                                   takes_tasks)
 from mtlbox.registry import STEPS
 
 
@@ -175,10 +177,21 @@ class LossStep(BalancedStep):
         if is_distributed():
             total = weigh_global(balancer, losses)
         else:
-            total = balancer.weigh(losses)
+            total = call_weigh(balancer, losses)
         self.backward(optim_wrapper, total)
         self.finish(optim_wrapper)
         return total
+
+
+def call_weigh(balancer, losses: Dict[str, Tensor]) -> Tensor:
+    """``balancer.weigh(losses)``: the total loss; the task weights of a
+    returned :class:`~mtlbox.balancers.base.Weighting` are logged."""
+    out = balancer.weigh(losses)
+    if isinstance(out, Weighting):
+        if out.weights is not None:
+            balancer._set_task_weights(list(losses), out.weights)
+        return out.total
+    return out  # legacy contract: a tensor (being migrated, #16.2)
 
 
 def weigh_global(balancer, losses: Dict[str, Tensor]) -> Tensor:
@@ -195,7 +208,7 @@ def weigh_global(balancer, losses: Dict[str, Tensor]) -> Tensor:
     global_values = all_reduce_mean(local)
     leaves = {t: global_values[i].clone().requires_grad_()
               for i, t in enumerate(tasks)}
-    weighted = balancer.weigh(leaves)
+    weighted = call_weigh(balancer, leaves)
     grads = torch.autograd.grad(weighted, list(leaves.values()),
                                 retain_graph=True, allow_unused=True)
     total = sum((g.detach() if g is not None else 0.0) * losses[t]
@@ -208,33 +221,52 @@ def weigh_global(balancer, losses: Dict[str, Tensor]) -> Tensor:
 class _MatrixStep(BalancedStep):
     """Shared part of the gradient and feature families."""
 
+    #: the Aggregation of the current step (None when a non-finite step
+    #: skipped the balancer)
+    last_aggregation = None
+
     def aggregate(self, balancer, G: Tensor, losses: Dict[str, Tensor],
                   scale: float, numels=None) -> Tensor:
-        """``balancer.aggregate`` on the global loss values, with the
-        present tasks announced; the balancer's own parameter loss (if any)
-        back-propagated with ``scale``."""
+        """``balancer.aggregate`` on the global loss values; the balancer's
+        own parameter loss (if any) back-propagated with ``scale``."""
         loss_vec = torch.stack([losses[t].detach().reshape(())
                                 for t in losses])
         loss_vec = all_reduce_mean(loss_vec)  # global values under DDP
-        balancer.step_tasks = list(losses)
-        balancer.specific_weights = None
-        if numels is not None and hasattr(balancer, 'shared_numels'):
-            balancer.shared_numels = numels  # GradNorm(norm_on=k)
-        try:
-            combined = balancer.aggregate(G, loss_vec)
-        finally:
-            balancer.step_tasks = None
-        own_loss = balancer.pop_parameter_loss()
-        if own_loss is not None:
-            (own_loss * scale).backward()
-        return combined
+        tasks = list(losses)
+        if takes_tasks(balancer.aggregate):
+            kwargs = {}
+            if numels is not None and takes_arg(balancer.aggregate, 'numels'):
+                kwargs['numels'] = numels  # GradNorm(norm_on=k)
+            out = balancer.aggregate(G, loss_vec, tasks, **kwargs)
+            if not isinstance(out, Aggregation):
+                raise TypeError(
+                    f'{type(balancer).__name__}.aggregate must return an '
+                    f'Aggregation, got {type(out).__name__}')
+            if out.weights is not None:
+                balancer._set_task_weights(tasks, out.weights)
+        else:  # legacy side-channel contract (being migrated, #16.2)
+            balancer.step_tasks = tasks
+            balancer.specific_weights = None
+            if numels is not None and hasattr(balancer, 'shared_numels'):
+                balancer.shared_numels = numels
+            try:
+                direction = balancer.aggregate(G, loss_vec)
+            finally:
+                balancer.step_tasks = None
+            out = Aggregation(direction=direction,
+                              specific_weights=balancer.specific_weights,
+                              parameter_loss=balancer.pop_parameter_loss())
+        self.last_aggregation = out
+        if out.parameter_loss is not None:
+            (out.parameter_loss * scale).backward()
+        return out.combined(G)
 
-    @staticmethod
-    def add_specific(balancer, specific_grads, factor: float) -> None:
+    def add_specific(self, specific_grads, factor: float) -> None:
         """Add each task's own-parameter gradients (scaled by the AMP scale
         already) times the accumulation factor and the balancer's
         ``specific_weights``."""
-        weights = balancer.specific_weights
+        last = self.last_aggregation
+        weights = None if last is None else last.specific_weights
         for i, pairs in enumerate(specific_grads.values()):
             scale = factor if weights is None else weights[i] * factor
             for p, g in pairs:
@@ -254,6 +286,7 @@ class GradStep(_MatrixStep):
     def __call__(self, model, data, losses, shared_maps, trunk,
                  optim_wrapper):
         balancer = model.balancer
+        self.last_aggregation = None
         device = next(iter(losses.values())).device
         factor, amp = self.count_and_factors(optim_wrapper, device)
         shared = model.shared_parameters()
@@ -268,7 +301,7 @@ class GradStep(_MatrixStep):
             combined = self.aggregate(balancer, G, losses, factor * amp,
                                       numels=[p.numel() for p in shared])
         write_flat_grad(shared, combined * (factor * amp))
-        self.add_specific(balancer, specific_grads, factor)
+        self.add_specific(specific_grads, factor)
         self.last_direction = combined
         self.finish(optim_wrapper)
         return sum(losses.values())
@@ -295,6 +328,7 @@ class FeatureStep(_MatrixStep):
                 'shared features, which needs an architecture without '
                 'shared parameters (got '
                 f'{type(model.architecture).__name__})')
+        self.last_aggregation = None
         device = next(iter(losses.values())).device
         factor, amp = self.count_and_factors(optim_wrapper, device)
         specific = {t: model.task_parameters(t) for t in losses}
@@ -327,7 +361,7 @@ class FeatureStep(_MatrixStep):
                 combined[offset:offset + f.numel()].view_as(f).to(f.dtype))
             offset += f.numel()
         torch.autograd.backward(trunk, pieces)
-        self.add_specific(balancer, specific_grads, factor)
+        self.add_specific(specific_grads, factor)
         self.finish(optim_wrapper)
         return sum(losses.values())
 
