@@ -1,15 +1,14 @@
 """Multi-task scores: delta_m against single-task baselines and AMTL's
 geometric model-selection score."""
-import json
 import math
-import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 
 from mtlbox.registry import EVALUATOR
+from .baselines import load_baselines  # noqa: F401 (re-exported)
 
 #: metric name (the part after the last "/") -> True if higher is better
 METRIC_DIRECTIONS: Dict[str, bool] = {
@@ -74,13 +73,18 @@ def delta_m(results: Dict[str, float], baselines: Dict[str, float],
     - ``task_avg`` = ``100 / T * sum_t (1 / M_t) sum_{m in t} r_m`` (each
       task weighs equally; the task is the key's part before the last "/"),
     - ``metric_avg`` = ``100 / M * sum_m r_m`` (each metric weighs equally,
-      as Nash-MTL / FAMO report).
+      as Nash-MTL / FAMO report),
+    - ``metric_avg_lower_better`` = ``-metric_avg``: the Nash-MTL / FAMO /
+      FairGrad sign convention, ``100 / M * sum_m (-1)^{h_m} (M_m - B_m) /
+      B_m`` with ``h_m = 1`` when higher is better, so *lower* is better
+      (their tables' "Delta m %" column).
 
     Only keys present in both dicts count (``used`` lists them).
     """
     used = [k for k in baselines if k in results]
     if not used:
-        return dict(task_avg=float('nan'), metric_avg=float('nan'), used=[])
+        return dict(task_avg=float('nan'), metric_avg=float('nan'),
+                    metric_avg_lower_better=float('nan'), used=[])
     rel = {}
     for key in used:
         base = float(baselines[key])
@@ -94,7 +98,7 @@ def delta_m(results: Dict[str, float], baselines: Dict[str, float],
                    for ks in groups.values()) / len(groups)
     metric_avg = sum(rel.values()) / len(rel)
     return dict(task_avg=100 * task_avg, metric_avg=100 * metric_avg,
-                used=used)
+                metric_avg_lower_better=-100 * metric_avg, used=used)
 
 
 def amtl_score(results: Dict[str, float], keys: Sequence[str],
@@ -124,27 +128,6 @@ def amtl_score(results: Dict[str, float], keys: Sequence[str],
     return math.exp(log_score / len(groups))
 
 
-def load_baselines(baselines: Union[None, str, Dict[str, float],
-                                    Sequence[str]]) -> Dict[str, float]:
-    """A dict, a JSON file (``tools/test.py --out``), or a list of JSON
-    files (one per single-task run), merged in order."""
-    if baselines is None:
-        return {}
-    if isinstance(baselines, dict):
-        return {k: float(v) for k, v in baselines.items()}
-    paths = [baselines] if isinstance(baselines, str) else list(baselines)
-    merged = {}
-    for path in paths:
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'MTLEvaluator baselines file {path} not found; write it with '
-                'tools/test.py CONFIG CKPT --out FILE for the single-task run')
-        with open(path) as f:
-            merged.update({k: float(v) for k, v in json.load(f).items()
-                           if isinstance(v, (int, float))})
-    return merged
-
-
 @EVALUATOR.register_module()
 class MTLEvaluator(Evaluator):
     """The per-task metrics plus multi-task scores under ``mtl/``.
@@ -154,6 +137,9 @@ class MTLEvaluator(Evaluator):
     - ``mtl/delta_m``: :func:`delta_m` ``task_avg`` in % (per task first,
       then over tasks), also as ``mtl/delta_m_task_avg``;
     - ``mtl/delta_m_metric_avg``: every metric weighs equally, in %;
+    - ``mtl/delta_m_paper``: the same, in the Nash-MTL / FAMO sign
+      convention (lower is better; ``-delta_m_metric_avg``), the number
+      their tables print;
     - ``mtl/amtl_score``: :func:`amtl_score` over ``amtl_metrics``.
 
     Use as ``val_evaluator = dict(type='MTLEvaluator', metrics=[...],
@@ -163,8 +149,10 @@ class MTLEvaluator(Evaluator):
 
     Args:
         metrics: metric configs (as ``Evaluator``).
-        baselines: single-task results ``{key: value}``, a JSON path or a
-            list of JSON paths; the keys chosen for ``delta_m`` are exactly
+        baselines: single-task results ``{key: value}``, a JSON path, a
+            list of JSON paths or ``'published:<name>'`` (the literature's
+            values, :data:`~mtlbox.evaluation.baselines.PUBLISHED_BASELINES`);
+            the keys chosen for ``delta_m`` are exactly
             these (intersected with the results).
         amtl_metrics: keys of the AMTL score; default: the baseline keys.
             AMTL uses ``det/mAP``, ``seg/mIoU``, ``depth/delta1``,
@@ -201,6 +189,7 @@ class MTLEvaluator(Evaluator):
                 out['mtl/delta_m'] = d['task_avg']
                 out['mtl/delta_m_task_avg'] = d['task_avg']
                 out['mtl/delta_m_metric_avg'] = d['metric_avg']
+                out['mtl/delta_m_paper'] = d['metric_avg_lower_better']
             self.last_used['delta_m'] = d['used']
             logger.info(f'mtl/delta_m uses {d["used"]}' + (
                 f' (baselines without results: {missing})' if missing

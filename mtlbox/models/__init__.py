@@ -7,3 +7,12 @@ from .multitask_model import MultiTaskModel
 from .necks import *  # noqa: F401,F403
 
 __all__ = ['MultiTaskModel', 'MTLDataPreprocessor']
+
+# the MTAN SegNet benchmark model (backbone, attention, reference heads)
+from .architectures.segnet_mtan import SegNetMTAN  # noqa: E402
+from .backbones.segnet import SegNet  # noqa: E402
+from .heads.mtan_heads import (MTANDepthHead, MTANNormalHead,  # noqa: E402
+                               MTANSegHead)
+
+__all__ += ['SegNet', 'SegNetMTAN', 'MTANSegHead', 'MTANDepthHead',
+            'MTANNormalHead']

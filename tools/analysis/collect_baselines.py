@@ -14,28 +14,15 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 
 def collect(paths):
-    merged, origin = {}, {}
-    for path in paths:
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'{path} not found; write it with tools/test.py CONFIG CKPT '
-                '--out FILE')
-        with open(path) as f:
-            try:
-                results = json.load(f)
-            except json.JSONDecodeError as err:
-                raise ValueError(f'{path} is not JSON ({err})') from None
-        for key, value in results.items():
-            if not isinstance(value, (int, float)) or key.startswith('mtl/'):
-                continue
-            if key in merged:
-                raise ValueError(f'{key} is reported by both {origin[key]} '
-                                 f'and {path}; pass one result per task')
-            merged[key], origin[key] = float(value), path
-    return merged
+    """The results of ``paths`` merged (a key in two files is an error)."""
+    from mtlbox.evaluation.baselines import merge_metrics
+    return merge_metrics(paths, 'single-task result')
 
 
 def potentials(baselines, metric_keys):
