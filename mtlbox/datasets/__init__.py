@@ -22,3 +22,8 @@ __all__ = [
     'MultiMNISTDataset', 'MultiDigitsDataset', 'CIFAR10MTDataset',
     'ToyRegressionDataset'
 ]
+
+# the literature benchmarks' Cityscapes and CelebA layouts
+from .cityscapes import CityscapesMTANDataset  # noqa: E402
+
+__all__ += ['CityscapesMTANDataset']
