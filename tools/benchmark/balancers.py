@@ -62,7 +62,7 @@ def balancer_configs():
         ('AMTL', dict(type='AMTL', metric_keys=METRICS,
                       potentials=dict(seg=0.8, depth=0.9, normal=0.4))),
         ('STCH', dict(type='STCH')), ('FAMO', dict(type='FAMO')),
-        ('IMTL-L', dict(type='IMTL-L')),
+        ('IMTL-L', dict(type='IMTL-L')), ('SI', dict(type='SI')),
     ]
     grad = [
         ('floor', None),
@@ -77,6 +77,10 @@ def balancer_configs():
         ('MoCo', dict(type='MoCo')),
         ('OL-AUX', dict(type='OL-AUX', main_task='seg')),
         ('Gcosim', dict(type='Gcosim', main_task='seg')),
+        ('FairGrad', dict(type='FairGrad')),
+        ('ExcessMTL', dict(type='ExcessMTL')),
+        ('SDMGrad', dict(type='SDMGrad')), ('MoDo', dict(type='MoDo')),
+        ('ConFIG', dict(type='ConFIG')), ('DualProj', dict(type='DualProj')),
         ('UW+PCGrad', dict(type='Compose', loss_weighting=dict(type='UW'),
                            grad_method=dict(type='PCGrad'))),
     ]

@@ -8,6 +8,7 @@ from .gemtl import GeMTL, power_mean
 from .gls import GLS, geometric_mean
 from .imtl_l import IMTLL, imtl_l_loss
 from .rlw import RLW
+from .si import SI, scale_invariant_loss
 from .stch import STCH, smooth_tchebycheff
 from .uw import UW, uncertainty_loss
 
