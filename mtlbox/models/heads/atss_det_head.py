@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from torchvision.ops import batched_nms
 
 from mtlbox.registry import MODELS
-from ..losses.utils import record_normalizer
+from ..losses.utils import HeadLosses
 from ..task_modules import AnchorGenerator, SSDBoxCoder, atss_assign
 from .base_dense_head import select_labeled
 from .layers import MBConv, conv_bn_act
@@ -44,8 +44,8 @@ def atss_det_loss(cls_logits: Tensor,
     box's class, 0 elsewhere; ignored anchors (positive only for
     "difficult" boxes) are left out of the classification loss. Both terms
     are summed over the batch and divided by the number of positives of the
-    batch (at least 1): ``loss_cls`` = IoU-aware focal,
-    ``loss_bbox`` = CIoU x weight.
+    batch (at least 1, each term's ``avg_factor``): ``loss_cls`` =
+    IoU-aware focal, ``loss_bbox`` = CIoU x weight.
 
     Shapes: cls_logits [B, N, C], deltas [B, N, 4], anchors [N, 4] (levels
     concatenated), gt_* lists of B tensors ([G, 4], [G], [G] bool / None).
@@ -80,7 +80,6 @@ def atss_det_loss(cls_logits: Tensor,
         gt_boxes_pos.append(target_boxes)
     num_pos = sum(len(b) for b in pred_boxes)
     avg = max(float(num_pos), 1.0)
-    record_normalizer(avg)  # data parallelism divides by the global count
     cls = loss_cls(cls_logits.reshape(-1, num_classes),
                    targets.reshape(-1, num_classes),
                    pos_mask.reshape(-1, num_classes), avg_factor=avg,
@@ -90,7 +89,11 @@ def atss_det_loss(cls_logits: Tensor,
                         avg_factor=avg)
     else:  # keeps the regression branch in the graph with zero gradient
         box = deltas.sum() * 0.0
-    return dict(loss_cls=cls, loss_bbox=box)
+    # both terms divide by the positives (data parallelism: the global count)
+    out = HeadLosses()
+    out.add('loss_cls', cls, avg)
+    out.add('loss_bbox', box, avg)
+    return out
 
 
 def postprocess_detections(scores: Tensor,
@@ -217,8 +220,12 @@ class ATSSDetHead(BaseModule):
         def branch(in_ch, out_ch, bias):
             layers, ch = [], in_ch
             for _ in range(num_convs):
+                # towers end normalised (BN), as mmdet's conv-norm-act
+                # ones: a residual MBConv would hand the neck's unnormalised
+                # sums straight to the prediction conv (see the class doc)
                 layers.append(conv_bn_act(ch, feat_channels) if block ==
-                              'conv' else MBConv(ch, feat_channels))
+                              'conv' else MBConv(ch, feat_channels,
+                                                 residual=False))
                 ch = feat_channels
             out = nn.Conv2d(ch, out_ch, 3, padding=1)
             nn.init.normal_(out.weight, std=0.01)

@@ -27,12 +27,13 @@ class DSConv(nn.Sequential):
 class MBConv(nn.Module):
     """Inverted residual (MobileNetV2, Sandler et al. 2018): 1x1 expand
     (``expand x in``)-BN-ReLU6, depthwise ``k x k``-BN-ReLU6, 1x1 project
-    -BN; residual when shapes agree. With ``out_bias=True`` the projection
-    is a plain biased conv (no BN) so the block can be a prediction layer
-    with a prior bias."""
+    -BN; residual when shapes agree (and ``residual=True``). With
+    ``out_bias=True`` the projection is a plain biased conv (no BN) so the
+    block can be a prediction layer with a prior bias."""
 
     def __init__(self, in_ch: int, out_ch: int, expand: int = 2,
-                 kernel: int = 3, out_bias: bool = False):
+                 kernel: int = 3, out_bias: bool = False,
+                 residual: bool = True):
         super().__init__()
         mid = in_ch * expand
         self.expand = conv_bn_act(in_ch, mid, 1, act=nn.ReLU6)
@@ -42,7 +43,7 @@ class MBConv(nn.Module):
             self.project = nn.Conv2d(mid, out_ch, 1)
         else:
             self.project = conv_bn_act(mid, out_ch, 1, act=None)
-        self.residual = in_ch == out_ch and not out_bias
+        self.residual = residual and in_ch == out_ch and not out_bias
 
     @property
     def out_conv(self) -> nn.Conv2d:
