@@ -106,13 +106,13 @@ def write_nyuv2_npy(root, sizes, seed):
                 np.save(osp.join(root, split, name, f'{i}.npy'), arr)
 
 
-def tiny_overrides(root, batch=2, tasks=('seg', 'depth', 'normal')):
+def tiny_overrides(root, batch=2, tasks=('seg', 'depth', 'normal'),
+                   attention=True):
     """Two iterations on ``root``; SegNet 8x narrower (the full widths are
     counted above; a 44M-parameter checkpoint with its Adam state would
     cost most of the test's time)."""
     widths = (8, 16, 32, 64, 64)
     o = {'model.backbone.widths': widths,
-         'model.architecture.widths': widths,
          **{f'model.heads.{t}.in_channels': 8 for t in tasks},
          'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
          'default_hooks.logger.interval': 1,
@@ -122,6 +122,8 @@ def tiny_overrides(root, batch=2, tasks=('seg', 'depth', 'normal')):
                   f'{name}_dataloader.num_workers': 0,
                   f'{name}_dataloader.persistent_workers': False,
                   f'{name}_dataloader.dataset.data_root': root})
+    if attention:
+        o['model.architecture.widths'] = widths
     return o
 
 
@@ -142,7 +144,7 @@ def test_nyuv2_segnet_recipe_two_iterations(config, tmp_path):
     write_nyuv2_npy(root, {'train': [(64, 96), (72, 88), (64, 96),
                                      (64, 96)],
                            'val': [(64, 96), (72, 88)]}, seed=0)
-    overrides = tiny_overrides(root)
+    overrides = tiny_overrides(root, attention='mtan' in config)
     work = str(tmp_path / 'work')
     tools.train(config, work, overrides)
     ckpt = osp.join(work, 'epoch_1.pth')

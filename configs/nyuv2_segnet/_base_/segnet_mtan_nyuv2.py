@@ -10,47 +10,18 @@
 # single-task SegNet baselines. See docs/protocol.md.
 _base_ = [
     '../../_base_/datasets/nyuv2_mtan.py',
-    '../../_base_/default_runtime.py',
+    './segnet_mtan.py',
 ]
-model = dict(
-    type='MultiTaskModel',
-    # the .npy images are RGB in [0, 1]; the reference feeds them as is
-    data_preprocessor=dict(
-        type='MTLDataPreprocessor',
-        mean=(0.0, 0.0, 0.0),
-        std=(255.0, 255.0, 255.0),
-        bgr_to_rgb=True,
-        pad_size_divisor=32),
-    backbone=dict(type='SegNet', out='all'),
-    architecture=dict(type='SegNetMTAN'),
-    heads=dict(
-        seg=dict(type='MTANSegHead', num_classes=13),
-        depth=dict(type='MTANDepthHead'),
-        normal=dict(type='MTANNormalHead')),
-    balancer=dict(type='EW'))
-
 # batch 2; augmentation (scale 1/1.2/1.5 crop + flip) as Nash-MTL / FAMO
 train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=2)
 test_dataloader = val_dataloader
 
-_metrics = [
-    dict(type='SegMetric', task='seg', num_classes=13),
-    dict(type='DepthMetric', task='depth'),
-    dict(type='NormalMetric', task='normal'),
-]
-val_evaluator = dict(_delete_=True, type='MTLEvaluator', metrics=_metrics,
-                     baselines='published:nyuv2_segnet_mtan')
+val_evaluator = dict(
+    _delete_=True,
+    type='MTLEvaluator',
+    metrics=[dict(type='SegMetric', task='seg', num_classes=13),
+             dict(type='DepthMetric', task='depth'),
+             dict(type='NormalMetric', task='normal')],
+    baselines='published:nyuv2_segnet_mtan')
 test_evaluator = val_evaluator
-
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='Adam', lr=1e-4))
-param_scheduler = [
-    dict(type='StepLR', step_size=100, gamma=0.5, by_epoch=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=200, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='MTLCheckpointHook', interval=10, max_keep_ckpts=2))
