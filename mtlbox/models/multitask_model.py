@@ -11,7 +11,6 @@ from torch import Tensor, nn
 
 from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_sum,
                                        is_distributed, world_size)
-from mtlbox.models.losses.utils import record_normalizers
 from mtlbox.registry import BALANCERS, MODELS
 
 
@@ -43,6 +42,10 @@ class MultiTaskModel(BaseModel):
     task's components, hands the per-task losses to the balancer and steps
     the ``OptimWrapper`` (AMP, accumulation and clipping keep working).
     """
+
+    #: loss terms one head may return under data parallelism (the fixed
+    #: layout of the all-reduced avg_factors)
+    MAX_LOSS_TERMS = 8
 
     def __init__(self,
                  backbone: dict,
@@ -174,12 +177,13 @@ class MultiTaskModel(BaseModel):
 
         Under data parallelism (:mod:`mtlbox.engine.distributed`) a task
         labelled on any rank is present on all: a rank without its labels
-        contributes an exact zero loss, and every loss is renormalised by the
-        global count (``local_sum / global_count * N``) so that averaging over
-        ranks gives the global-batch loss and gradient. The count is the
-        first divisor the head reported (``record_normalizer``: valid pixels
-        of a masked mean, positive anchors of the detection loss), else its
-        number of labelled samples.
+        contributes an exact zero loss, and every loss term is renormalised
+        by its global count (``local_sum / global_count * N``) so that
+        averaging over ranks gives the global-batch loss and gradient. A
+        term's count is the avg_factor the head returned with it
+        (:class:`~mtlbox.models.losses.HeadLosses`: valid pixels of a masked
+        mean, positive anchors of the detection loss), else the head's number
+        of labelled samples.
         """
         trunk = self.extract_feat(inputs)
         shared = trunk
@@ -198,23 +202,31 @@ class MultiTaskModel(BaseModel):
         cache = {}
         for task in local:
             head = self.heads[task]
-            with record_normalizers() as normalizers:
-                head_losses = head.loss(per_task[task], data_samples,
-                                        **self.head_kwargs(head, inputs,
-                                                           cache))
+            head_losses = head.loss(per_task[task], data_samples,
+                                    **self.head_kwargs(head, inputs, cache))
+            factors = getattr(head_losses, 'avg_factors', {})
+            labelled = float(sum(s.is_labeled(head.key) for s in data_samples))
+            counts[task] = [factors.get(name, labelled)
+                            for name in head_losses]
             for name, value in head_losses.items():
                 losses[f'{task}.{name}'] = value
-            # global normaliser: the valid elements of the head's first
-            # masked mean (pixels), else its labelled samples
-            counts[task] = normalizers[0] if normalizers else float(
-                sum(s.is_labeled(head.key) for s in data_samples))
         if is_distributed():
             losses = self._global_normalise(losses, counts, tasks, shared)
         return losses, shared, trunk
 
     def _global_normalise(self, losses, counts, tasks, shared):
-        local = torch.tensor([counts.get(t, 0.0) for t in self.tasks],
-                             dtype=torch.float64)
+        """Each term ``local_sum / local_avg`` -> ``local_sum / mean over
+        ranks of avg``: term k of task t is scaled by its own avg_factor's
+        ratio (slot [t, k]; a rank without the task has zeros)."""
+        slots = self.MAX_LOSS_TERMS
+        local = torch.zeros(len(self.tasks), slots, dtype=torch.float64)
+        for task, factors in counts.items():
+            if len(factors) > slots:
+                raise ValueError(
+                    f'head {task!r} returned {len(factors)} loss terms; '
+                    f'data parallelism supports at most {slots} per head')
+            local[self.tasks.index(task), :len(factors)] = torch.tensor(
+                factors, dtype=torch.float64)
         mean_count = all_reduce_sum(local) / world_size()
         out = OrderedDict()
         for task in tasks:
@@ -223,8 +235,9 @@ class MultiTaskModel(BaseModel):
             if not keys:  # labelled elsewhere: exact zero, graph attached
                 out[f'{task}.loss_absent'] = sum(f.sum() for f in shared) * 0
                 continue
-            scale = float(local[i] / mean_count[i])
-            for key in keys:
+            for k, key in enumerate(keys):
+                scale = float(local[i, k] / mean_count[i, k]) \
+                    if mean_count[i, k] > 0 else 1.0
                 out[key] = losses[key] * scale
         return out
 

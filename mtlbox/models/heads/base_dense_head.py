@@ -8,6 +8,8 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from mtlbox.utils.signature import takes_arg
+from ..losses.utils import HeadLosses
 from .layers import MBConv
 
 
@@ -156,16 +158,30 @@ class BaseDenseHead(BaseModule):
         mask); none by default."""
         return {}
 
+    def _loss_terms(self):
+        """``(loss_name, module)`` of every loss module."""
+        if isinstance(self.loss_module, nn.ModuleList):
+            return [(getattr(m, 'loss_name', f'loss_{i}'), m)
+                    for i, m in enumerate(self.loss_module)]
+        return [(self.loss_name, self.loss_module)]
+
     def _losses(self, pred, target, per_sample=False,
                 **extra) -> Dict[str, Tensor]:
-        if isinstance(self.loss_module, nn.ModuleList):
-            return {
-                getattr(m, 'loss_name', f'loss_{i}'): m(
-                    pred, target, per_sample=per_sample, **extra)
-                for i, m in enumerate(self.loss_module)
-            }
-        return {self.loss_name: self.loss_module(
-            pred, target, per_sample=per_sample, **extra)}
+        """``{loss_name: loss}``; batch-level (not ``per_sample``): a
+        :class:`~mtlbox.models.losses.HeadLosses` with each term's
+        avg_factor, asked from modules that take ``return_avg_factor``
+        (the others count the labelled samples, ``len(target)``)."""
+        if per_sample:
+            return {name: m(pred, target, per_sample=True, **extra)
+                    for name, m in self._loss_terms()}
+        out = HeadLosses()
+        for name, m in self._loss_terms():
+            if takes_arg(m.forward, 'return_avg_factor'):
+                value, avg = m(pred, target, return_avg_factor=True, **extra)
+            else:  # a plugin loss module
+                value, avg = m(pred, target, **extra), len(target)
+            out.add(name, value, avg)
+        return out
 
     def loss(self, feats, data_samples, inputs=None) -> Dict[str, Tensor]:
         """``{loss_name: scalar}`` over labelled samples; ``{}`` if none."""

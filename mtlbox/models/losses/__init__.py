@@ -8,10 +8,10 @@ from .normal_l1_loss import NormalL1Loss
 from .pixel_l1_loss import PixelL1Loss
 from .silog_loss import SILogLoss
 from .ssim_loss import SSIMLoss, gaussian_window, ssim_map
-from .utils import masked_mean
+from .utils import HeadLosses, masked_mean
 
 __all__ = ['CrossEntropyLoss', 'DepthL1Loss', 'NormalCosineLoss',
-           'NormalL1Loss', 'masked_mean', 'IoUAwareFocalLoss',
+           'NormalL1Loss', 'masked_mean', 'HeadLosses', 'IoUAwareFocalLoss',
            'iou_aware_focal_loss', 'CIoULoss', 'ciou_loss', 'SILogLoss',
            'BalancedBCELoss', 'SSIMLoss', 'PixelL1Loss', 'ssim_map',
            'gaussian_window']

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes, masked_mean
+from .utils import check_shapes, masked_mean, with_avg_factor
 
 
 def check_binary(target: Tensor, valid: Tensor) -> None:
@@ -55,7 +55,8 @@ class BalancedBCELoss(nn.Module):
         self.balanced, self.pos_weight = balanced, pos_weight
         self.ignore_index, self.loss_weight = ignore_index, loss_weight
 
-    def forward(self, logits: Tensor, target: Tensor, per_sample=False):
+    def forward(self, logits: Tensor, target: Tensor, per_sample=False,
+                return_avg_factor: bool = False):
         if logits.dim() == 4:
             logits = logits[:, 0]
         if target.dim() == 4:
@@ -75,5 +76,7 @@ class BalancedBCELoss(nn.Module):
             w_pos = w_neg = 1.0
         weight = y * w_pos + (1 - y) * w_neg
         loss = F.binary_cross_entropy_with_logits(logits, y, reduction='none')
-        return self.loss_weight * masked_mean(loss * weight, valid,
-                                              per_sample)
+        mean, count = masked_mean(loss * weight, valid, per_sample,
+                                  return_count=True)
+        return with_avg_factor(self.loss_weight * mean, count,
+                               return_avg_factor)

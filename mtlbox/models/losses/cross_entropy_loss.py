@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes, masked_mean
+from .utils import check_shapes, masked_mean, with_avg_factor
 
 
 def out_of_range(target: Tensor, num_classes: int,
@@ -74,7 +74,8 @@ class CrossEntropyLoss(nn.Module):
         self.loss_weight = loss_weight
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits: Tensor, target: Tensor, per_sample=False):
+    def forward(self, logits: Tensor, target: Tensor, per_sample=False,
+                return_avg_factor: bool = False):
         check_label_range(target, logits.shape[1], self.ignore_index,
                           type(self).__name__)
         if logits.dim() == 2:
@@ -91,4 +92,6 @@ class CrossEntropyLoss(nn.Module):
             logits, target.long(), ignore_index=self.ignore_index,
             reduction='none', label_smoothing=self.label_smoothing)
         valid = target != self.ignore_index
-        return self.loss_weight * masked_mean(loss, valid, per_sample)
+        mean, count = masked_mean(loss, valid, per_sample, return_count=True)
+        return with_avg_factor(self.loss_weight * mean, count,
+                               return_avg_factor)

@@ -2,7 +2,7 @@
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes, masked_mean
+from .utils import check_shapes, masked_mean, with_avg_factor
 
 
 @MODELS.register_module()
@@ -22,9 +22,12 @@ class DepthL1Loss(nn.Module):
         self.loss_weight = loss_weight
         self.max_depth = max_depth
 
-    def forward(self, pred: Tensor, target: Tensor, per_sample=False):
+    def forward(self, pred: Tensor, target: Tensor, per_sample=False,
+                return_avg_factor: bool = False):
         check_shapes(pred, target, 'DepthL1Loss')
         valid = (target[:, 0] > self.invalid_value) & (
             target[:, 0] <= self.max_depth)
         loss = (pred[:, 0] - target[:, 0]).abs()
-        return self.loss_weight * masked_mean(loss, valid, per_sample)
+        mean, count = masked_mean(loss, valid, per_sample, return_count=True)
+        return with_avg_factor(self.loss_weight * mean, count,
+                               return_avg_factor)

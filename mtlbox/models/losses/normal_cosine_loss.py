@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes, masked_mean
+from .utils import check_shapes, masked_mean, with_avg_factor
 
 
 @MODELS.register_module()
@@ -20,9 +20,13 @@ class NormalCosineLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, per_sample=False):
+    def forward(self, pred: Tensor, target: Tensor, per_sample=False,
+                return_avg_factor: bool = False):
         check_shapes(pred, target, 'NormalCosineLoss')
         valid = target.abs().sum(dim=1) > 0
         cos = (F.normalize(pred, dim=1) * target).sum(dim=1)
-        return self.loss_weight * masked_mean(1 - cos, valid, per_sample)
+        mean, count = masked_mean(1 - cos, valid, per_sample,
+                                  return_count=True)
+        return with_avg_factor(self.loss_weight * mean, count,
+                               return_avg_factor)
 

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes, masked_mean
+from .utils import check_shapes, masked_mean, with_avg_factor
 
 
 @MODELS.register_module()
@@ -20,9 +20,12 @@ class PixelL1Loss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, pred: Tensor, target: Tensor,
-                valid: Optional[Tensor] = None, per_sample=False):
+                valid: Optional[Tensor] = None, per_sample=False,
+                return_avg_factor: bool = False):
         check_shapes(pred, target, 'PixelL1Loss')
         loss = (pred - target).abs().mean(dim=1)
         if valid is None:
             valid = torch.ones_like(loss, dtype=torch.bool)
-        return self.loss_weight * masked_mean(loss, valid, per_sample)
+        mean, count = masked_mean(loss, valid, per_sample, return_count=True)
+        return with_avg_factor(self.loss_weight * mean, count,
+                               return_avg_factor)

@@ -3,7 +3,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes
+from .utils import check_shapes, with_avg_factor
 
 
 @MODELS.register_module()
@@ -26,7 +26,11 @@ class SILogLoss(nn.Module):
         self.invalid_value, self.max_depth = invalid_value, max_depth
         self.loss_weight, self.eps = loss_weight, eps
 
-    def forward(self, pred: Tensor, target: Tensor, per_sample=False):
+    def forward(self, pred: Tensor, target: Tensor, per_sample=False,
+                return_avg_factor: bool = False):
+        """The loss; with ``return_avg_factor`` also the number of valid
+        pixels (not an exact divisor of this non-linear loss: data
+        parallelism rescales by it as for the L1 term it is paired with)."""
         check_shapes(pred, target, 'SILogLoss')
         valid = (target > self.invalid_value) & (target <= self.max_depth)
         valid = valid.flatten(1).to(pred.dtype)
@@ -40,4 +44,5 @@ class SILogLoss(nn.Module):
             n = valid.sum().clamp(min=1)
             m1, m2 = d.sum() / n, (d**2).sum() / n
         var = (m2 - self.variance_focus * m1**2).clamp(min=0)
-        return self.loss_weight * (var + self.eps).sqrt()
+        return with_avg_factor(self.loss_weight * (var + self.eps).sqrt(),
+                               valid.sum(), return_avg_factor)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
-from .utils import check_shapes, masked_mean
+from .utils import check_shapes, masked_mean, with_avg_factor
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5,
@@ -70,7 +70,8 @@ class SSIMLoss(nn.Module):
         self.window = window
 
     def forward(self, pred: Tensor, target: Tensor,
-                valid: Optional[Tensor] = None, per_sample=False):
+                valid: Optional[Tensor] = None, per_sample=False,
+                return_avg_factor: bool = False):
         check_shapes(pred, target, 'SSIMLoss')
         if min(pred.shape[-2:]) <= self.window // 2:
             raise ValueError(f'SSIMLoss window {self.window} needs images '
@@ -80,4 +81,6 @@ class SSIMLoss(nn.Module):
                             same=True).mean(dim=1)
         if valid is None:
             valid = torch.ones_like(loss, dtype=torch.bool)
-        return self.loss_weight * masked_mean(loss, valid, per_sample)
+        mean, count = masked_mean(loss, valid, per_sample, return_count=True)
+        return with_avg_factor(self.loss_weight * mean, count,
+                               return_avg_factor)
