@@ -9,6 +9,7 @@ from mmengine.dataset import pseudo_collate
 import mtlbox
 from mtlbox.evaluation import EnhanceMetric, VOCMetric
 from mtlbox.registry import DATASETS, MODELS
+from tests.models.heads.synth_model import synth_model
 
 mtlbox.register_all_modules()
 
@@ -33,21 +34,8 @@ def evaluate(model, batch):
 
 def test_det_and_enhance_learn():
     torch.manual_seed(0)
-    dataset = DATASETS.build(dict(
-        type='SynthScenes', num_samples=4, img_size=(64, 64), seed=5,
-        tasks=('det', 'enhance'), underwater=True,
-        pipeline=[dict(type='PackMTLInputs')]))
-    model = MODELS.build(dict(
-        type='MultiTaskModel',
-        backbone=dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)),
-        neck=dict(type='FPN', in_channels=[64, 128, 256, 512],
-                  out_channels=32),
-        heads=dict(
-            det=dict(type='ATSSDetHead', num_classes=4, in_channels=32,
-                     feat_channels=32, in_indices=(1, 2, 3),
-                     strides=(8, 16, 32), anchor_sizes=(12, 24, 48)),
-            enhance=dict(type='EnhanceHead', in_channels=[32] * 4,
-                         channels=16))))
+    dataset, model = synth_model(('det', 'enhance'), seed=5,
+                                 underwater=True)
     samples = [dataset[i] for i in range(len(dataset))]
     before = evaluate(model, collate(samples))
     optim = torch.optim.AdamW(model.parameters(), lr=3e-3)

@@ -3,29 +3,13 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 import mtlbox
-from mtlbox.registry import DATASETS, MODELS
+from tests.models.heads.synth_model import synth_model
 
 mtlbox.register_all_modules()
 
 
 def build(tasks=('det', 'seg', 'depth'), label_groups=None, n=4):
-    dataset = DATASETS.build(dict(
-        type='SynthScenes', num_samples=n, img_size=(64, 64), seed=3,
-        tasks=tasks, label_groups=label_groups,
-        pipeline=[dict(type='PackMTLInputs')]))
-    model = MODELS.build(dict(
-        type='MultiTaskModel',
-        backbone=dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)),
-        neck=dict(type='FPN', in_channels=[64, 128, 256, 512],
-                  out_channels=32),
-        heads=dict(
-            det=dict(type='ATSSDetHead', num_classes=4, in_channels=32,
-                     feat_channels=32, in_indices=(1, 2, 3),
-                     strides=(8, 16, 32), anchor_sizes=(12, 24, 48)),
-            seg=dict(type='SegHead', in_channels=[32] * 4, num_classes=6,
-                     channels=16),
-            depth=dict(type='DepthHead', in_channels=[32] * 4, channels=16))))
-    return dataset, model
+    return synth_model(tasks, n=n, label_groups=label_groups)
 
 
 def test_det_seg_depth_model_overfits_and_predicts():
