@@ -12,6 +12,18 @@ def default_palette(num_classes: int, seed: int = 7) -> np.ndarray:
                         dtype=np.uint8)
 
 
+def label_palette(num_classes: int, palette: Optional[Sequence] = None
+                  ) -> np.ndarray:
+    """The colours [>= num_classes, 3] uint8 RGB of labels ``0..num-1``:
+    ``palette``, completed by :func:`default_palette` (whose first rows do
+    not depend on its length, so a legend and a map agree)."""
+    pal = np.asarray(palette if palette is not None else
+                     default_palette(num_classes), np.uint8).reshape(-1, 3)
+    if len(pal) < num_classes:
+        pal = np.concatenate([pal, default_palette(num_classes)[len(pal):]])
+    return pal
+
+
 def colorize_labels(labels: np.ndarray, palette: Optional[Sequence] = None,
                     ignore_index: int = 255) -> np.ndarray:
     """Label map [H, W] -> RGB; ``ignore_index`` (and labels beyond the
@@ -19,10 +31,7 @@ def colorize_labels(labels: np.ndarray, palette: Optional[Sequence] = None,
     labels = np.asarray(labels).astype(np.int64)
     valid = (labels >= 0) & (labels != ignore_index)
     num = int(labels[valid].max()) + 1 if valid.any() else 1
-    pal = np.asarray(palette if palette is not None else
-                     default_palette(num), np.uint8).reshape(-1, 3)
-    if len(pal) < num:
-        pal = np.concatenate([pal, default_palette(num)[len(pal):]])
+    pal = label_palette(num, palette)
     out = np.zeros(labels.shape + (3, ), np.uint8)
     out[valid] = pal[labels[valid]]
     return out

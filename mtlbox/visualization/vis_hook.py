@@ -74,12 +74,28 @@ def label_space(dataset_meta: dict, source: Optional[str]):
     return tuple(meta.get('classes') or ()), meta.get('seg_palette')
 
 
+def seg_classes_of(dataset_meta: dict, source: Optional[str]):
+    """The segmentation class names (``seg_classes``) of a sample from
+    ``source``, found as :func:`label_space` finds the detection ones."""
+    meta = dataset_meta or {}
+    sources = meta.get('sources') or {}
+    if source in sources:
+        return tuple((sources[source] or {}).get('seg_classes') or ())
+    if not meta.get('seg_classes') and sources:
+        named = [m for m in sources.values() if (m or {}).get('seg_classes')]
+        if len(named) == 1:
+            return tuple(named[0]['seg_classes'])
+    return tuple(meta.get('seg_classes') or ())
+
+
 @HOOKS.register_module()
 class MTLVisualizationHook(Hook):
     """After each test iteration, save ``show_dir/<image>.png``: the panel
     of :class:`MTLVisualizer` (predictions over ground truth), one per test
     image (names made unique, see :func:`panel_name`). Boxes are labelled
-    with the class names of the sample's label space (:func:`label_space`).
+    with the class names of the sample's label space (:func:`label_space`),
+    the segmentation legend with its ``seg_classes``; the ground truth of
+    a task the image has no label for reads "no label".
 
     Args:
         show_dir: output folder (created).
@@ -133,9 +149,11 @@ class MTLVisualizationHook(Hook):
             image = _resize(image, tuple(ori))
             classes, palette = label_space(self._meta,
                                            sample.metainfo.get('source'))
-            panel = self._visualizer.draw_panel(image, sample,
-                                                classes=classes,
-                                                palette=palette)
+            panel = self._visualizer.draw_panel(
+                image, sample, classes=classes, palette=palette,
+                seg_classes=seg_classes_of(self._meta,
+                                           sample.metainfo.get('source')),
+                show_gt=True)
             name = panel_name(sample, batch_idx * 1000 + i, self._names)
             self._names.add(name)
             cv2.imwrite(osp.join(self.show_dir, name), panel[..., ::-1])

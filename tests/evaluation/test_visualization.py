@@ -91,8 +91,14 @@ def test_show_dir_writes_panels(checkpoint):
     assert names == ['1_0.png', '1_1.png', '1_2.png']
     panel = cv2.imread(str(root / 'show' / '1_0.png'))
     # 6 tiles (input, boxes, seg, depth, normal, enhance) of 48x64 enlarged
-    # to 192x256, two rows, plus the title bar and the side labels
-    assert panel.shape == (2 * 192 + 18, 36 + 6 * 256, 3)
+    # to 192x256, two rows, plus the title bar, the side labels and the
+    # legends / colour bars under the tiles
+    assert panel.shape[1] == 36 + 6 * 256
+    assert 2 * 192 + 18 + 30 <= panel.shape[0] <= 2 * 192 + 18 + 60
+    footer = panel[18 + 2 * 192:, 36:]
+    assert (footer[:, :256] == 255).all()  # input: no key
+    assert (footer[:, 2 * 256:3 * 256] != 255).any()  # seg legend
+    assert (footer[:, 3 * 256:4 * 256] != 255).any()  # depth colour bar
     metrics = json.loads((root / 'metrics.json').read_text())
     for key in ('det/mAP', 'seg/mIoU', 'depth/silog', 'normal/rmse',
                 'enhance/psnr', 'enhance/uiqm'):
@@ -245,3 +251,67 @@ def test_input_to_rgb_grey_and_vectors():
     bgr[0] = 200  # blue plane of a BGR input
     assert input_to_rgb(bgr)[0, 0].tolist() == [0, 0, 200]
     assert input_to_rgb(torch.zeros(250)) is None  # toy regression vector
+
+
+# ------------------------------------ legends, colour bars, "no label"
+def _seg_depth_sample(with_gt_depth):
+    from mmengine.structures import PixelData
+
+    from mtlbox.structures import MTLDataSample
+    sample = MTLDataSample(metainfo=dict(ori_shape=(48, 64)))
+    seg = torch.zeros(1, 48, 64, dtype=torch.long)
+    seg[:, 10:30, 10:40] = 2
+    seg[:, 30:] = 5
+    sample.pred_sem_seg = PixelData(data=seg)
+    sample.gt_sem_seg = PixelData(data=seg.clone())
+    sample.pred_depth = PixelData(
+        data=torch.linspace(1, 4, 64).repeat(48, 1)[None])
+    if with_gt_depth:
+        sample.gt_depth = PixelData(data=torch.full((1, 48, 64), 2.0))
+    return sample
+
+
+def test_unlabelled_task_reads_no_label_not_black():
+    from mtlbox.visualization import MTLVisualizer
+    from mtlbox.visualization.legends import NOTE_GREY
+    vis = MTLVisualizer(name='vis_no_label_test')
+    panel = vis.draw_panel(np.full((48, 64, 3), 90, np.uint8),
+                           _seg_depth_sample(with_gt_depth=False))
+    # columns: side 36 | input | seg | depth, tiles 192x256, title bar 18
+    gt_depth = panel[18 + 192:18 + 2 * 192, 36 + 2 * 256:36 + 3 * 256]
+    assert (gt_depth == 0).mean() < 0.01  # not a black square
+    grey = (gt_depth == NOTE_GREY).all(-1).mean()
+    assert 0.9 < grey < 1.0  # grey with dark text on it
+    assert (gt_depth < 100).all(-1).any()
+    labelled = vis.draw_panel(np.full((48, 64, 3), 90, np.uint8),
+                              _seg_depth_sample(with_gt_depth=True))
+    tile = labelled[18 + 192:18 + 2 * 192, 36 + 2 * 256:36 + 3 * 256]
+    assert not (tile == NOTE_GREY).all(-1).any()
+
+
+def test_seg_legend_and_depth_colour_bar():
+    """The legend shows a swatch of exactly the classes drawn (0, 2, 5) in
+    the colours of the map; the colour bar spans the depth range."""
+    from mtlbox.visualization import MTLVisualizer
+    from mtlbox.visualization.colormaps import label_palette
+    from mtlbox.visualization.legends import colour_bar, seg_legend
+    names = ['floor', 'wall', 'sphere', 'box', 'cylinder', 'pillar']
+    colours = label_palette(6)
+    legend = seg_legend([5, 0, 2], colours, names, width=256)
+    for k in range(6):
+        present = (legend == colours[k]).all(-1).sum()
+        assert (present >= 64) == (k in (0, 2, 5)), k  # 8x8 swatch inside
+    bar = colour_bar((1.0, 4.0), width=256)
+    lo = cv2.applyColorMap(np.uint8([[0]]), cv2.COLORMAP_MAGMA)[0, 0, ::-1]
+    hi = cv2.applyColorMap(np.uint8([[255]]), cv2.COLORMAP_MAGMA)[0, 0, ::-1]
+    assert (bar[8, 6] == lo).all() and (bar[8, 249] == hi).all()
+    # in a panel: the legend under the seg tile, the bar under depth
+    vis = MTLVisualizer(name='vis_legend_test', seg_classes=names)
+    panel = vis.draw_panel(np.full((48, 64, 3), 90, np.uint8),
+                           _seg_depth_sample(with_gt_depth=True))
+    footer = panel[18 + 2 * 192:, 36:]
+    seg_key = footer[:, 256:512]
+    assert (seg_key == colours[5]).all(-1).sum() >= 64
+    assert not (seg_key == colours[1]).all(-1).any()
+    depth_key = footer[:, 512:768]
+    assert (depth_key == lo).all(-1).any() and (depth_key == hi).all(-1).any()
