@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 # the literature benchmarks' Cityscapes and CelebA layouts
+from .celeba import CelebADataset  # noqa: E402
 from .cityscapes import CityscapesMTANDataset  # noqa: E402
 
-__all__ += ['CityscapesMTANDataset']
+__all__ += ['CityscapesMTANDataset', 'CelebADataset']

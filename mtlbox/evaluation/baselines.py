@@ -10,6 +10,8 @@ import json
 import os.path as osp
 from typing import Dict, Sequence, Union
 
+from mtlbox.datasets.celeba import CELEBA_ATTRIBUTES
+
 #: Published single-task baselines, ``name -> {key: value}``; the keys are
 #: mtlbox's metric keys of the matching recipe. Use as
 #: ``MTLEvaluator(baselines='published:<name>')``. Sources in
@@ -32,23 +34,12 @@ PUBLISHED_BASELINES: Dict[str, Dict[str, float]] = {
 }
 
 #: CelebA single-task F1 per attribute (FAMO issue #2), in the official
-#: attribute order of ``list_attr_celeba.txt``.
+#: attribute order of ``list_attr_celeba.txt`` (:data:`CELEBA_ATTRIBUTES`).
 CELEBA_STL_F1 = (
     .6737, .6812, .8152, .5760, .7206, .8555, .3820, .5823, .7876, .8321,
     .5030, .6869, .6781, .5240, .5162, .9569, .6969, .6798, .8808, .8582,
     .9703, .9327, .5058, .4031, .9704, .4864, .6079, .5261, .5691, .5982,
     .6858, .9241, .5425, .7406, .7102, .8737, .9306, .3370, .7648, .9191)
-
-CELEBA_ATTRIBUTES = (
-    '5_o_Clock_Shadow', 'Arched_Eyebrows', 'Attractive', 'Bags_Under_Eyes',
-    'Bald', 'Bangs', 'Big_Lips', 'Big_Nose', 'Black_Hair', 'Blond_Hair',
-    'Blurry', 'Brown_Hair', 'Bushy_Eyebrows', 'Chubby', 'Double_Chin',
-    'Eyeglasses', 'Goatee', 'Gray_Hair', 'Heavy_Makeup', 'High_Cheekbones',
-    'Male', 'Mouth_Slightly_Open', 'Mustache', 'Narrow_Eyes', 'No_Beard',
-    'Oval_Face', 'Pale_Skin', 'Pointy_Nose', 'Receding_Hairline',
-    'Rosy_Cheeks', 'Sideburns', 'Smiling', 'Straight_Hair', 'Wavy_Hair',
-    'Wearing_Earrings', 'Wearing_Hat', 'Wearing_Lipstick',
-    'Wearing_Necklace', 'Wearing_Necktie', 'Young')
 
 PUBLISHED_BASELINES['celeba_famo'] = {
     f'{name}/f1': value for name, value in zip(CELEBA_ATTRIBUTES,

@@ -30,6 +30,7 @@ METRIC_DIRECTIONS: Dict[str, bool] = {
     'uiqm_funiegan': True, 'uciqe_matlab': True, 'mae': False, 'mse': False,
     # classification
     'top1': True, 'mean_class_acc': True, 'mAP_multilabel': True,
+    'f1': True,
     # saliency / edges
     'maxF': True, 'maxIoU': True, 'MAE': False, 'ODS': True, 'OIS': True,
 }
@@ -140,7 +141,10 @@ class MTLEvaluator(Evaluator):
     - ``mtl/delta_m_paper``: the same, in the Nash-MTL / FAMO sign
       convention (lower is better; ``-delta_m_metric_avg``), the number
       their tables print;
-    - ``mtl/amtl_score``: :func:`amtl_score` over ``amtl_metrics``.
+    - ``mtl/amtl_score``: :func:`amtl_score` over ``amtl_metrics``;
+    - one key per entry of ``averages``: the mean of the results whose
+      metric name (after the last "/") is the entry's value, e.g.
+      ``averages={'mtl/mean_f1': 'f1'}`` for CelebA's 40 attributes.
 
     Use as ``val_evaluator = dict(type='MTLEvaluator', metrics=[...],
     baselines=dict({'seg/mIoU': 0.52, 'depth/abs_err': 0.41}))``; with
@@ -159,12 +163,15 @@ class MTLEvaluator(Evaluator):
             ``normal/11.25``.
         directions: ``{key or metric name: 'higher' | 'lower'}`` for
             names missing from :data:`METRIC_DIRECTIONS`.
+        averages: ``{output key: metric name}`` (see above).
     """
 
     def __init__(self, metrics, baselines=None,
                  amtl_metrics: Optional[Sequence[str]] = None,
-                 directions: Optional[Dict[str, str]] = None):
+                 directions: Optional[Dict[str, str]] = None,
+                 averages: Optional[Dict[str, str]] = None):
         super().__init__(metrics)
+        self.averages = dict(averages or {})
         self.baselines = load_baselines(baselines)
         self.amtl_metrics = (list(amtl_metrics) if amtl_metrics is not None
                              else list(self.baselines))
@@ -201,4 +208,9 @@ class MTLEvaluator(Evaluator):
                                                    self.directions)
             self.last_used['amtl_score'] = used
             logger.info(f'mtl/amtl_score uses {used}')
+        for key, name in self.averages.items():
+            used = [k for k in metrics if k.rpartition('/')[2] == name]
+            if used:
+                out[key] = sum(metrics[k] for k in used) / len(used)
+            self.last_used[key] = used
         return out

@@ -8,11 +8,14 @@ from .necks import *  # noqa: F401,F403
 
 __all__ = ['MultiTaskModel', 'MTLDataPreprocessor']
 
-# the MTAN SegNet benchmark model (backbone, attention, reference heads)
+# the literature benchmarks' models: MTAN SegNet (backbone, attention,
+# reference heads) and the CelebA network with its binary heads
 from .architectures.segnet_mtan import SegNetMTAN  # noqa: E402
+from .backbones.celeba_convnet import CelebAConvNet  # noqa: E402
 from .backbones.segnet import SegNet  # noqa: E402
+from .heads.binary_cls_head import BinaryClsHead  # noqa: E402
 from .heads.mtan_heads import (MTANDepthHead, MTANNormalHead,  # noqa: E402
                                MTANSegHead)
 
 __all__ += ['SegNet', 'SegNetMTAN', 'MTANSegHead', 'MTANDepthHead',
-            'MTANNormalHead']
+            'MTANNormalHead', 'CelebAConvNet', 'BinaryClsHead']

@@ -1,0 +1,3 @@
+# CelebA 40 attributes, FAMO protocol: MGDA.
+_base_ = ['./_base_/convnet_celeba.py']
+model = dict(balancer=dict(_delete_=True, type='MGDA'))
