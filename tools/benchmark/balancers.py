@@ -85,7 +85,8 @@ def balancer_configs():
                            grad_method=dict(type='PCGrad'))),
     ]
     other = [('MGDA-UB', dict(type='MGDA-UB'), 'feature'),
-             ('SLGrad', dict(type='SLGrad', main_task='seg'), 'sample')]
+             ('SLGrad', dict(type='SLGrad', main_task='seg'), 'sample'),
+             ('AutoLambda', dict(type='AutoLambda'), 'meta')]
     return ([(n, c, 'loss') for n, c in loss] +
             [(n, c, 'grad') for n, c in grad] + other)
 
@@ -186,8 +187,9 @@ def main():
         balancers[name] = (bal.to(args.device), kind)
     batches = make_batches(cfg, 4, args.batch_size, seed=0)
     val = make_batches(cfg, 2, args.batch_size, seed=1)
-    balancers['SLGrad'][0].set_val_batches(val) if 'SLGrad' in balancers \
-        else None
+    for bal, _ in balancers.values():  # SLGrad, AutoLambda
+        if hasattr(bal, 'set_val_batches'):
+            bal.set_val_batches(val)
     from mmengine.optim import OptimWrapper
     sync = (torch.cuda.synchronize if args.device.startswith('cuda')
             else lambda: None)

@@ -1,4 +1,5 @@
 from .amtl import AMTL, achievement_weights
+from .auto_lambda import AutoLambda, finite_difference_hypergradient
 from .dtp import DTP, focal_priority
 from .dwa import DWA, dwa_weights
 from .ew import EW
