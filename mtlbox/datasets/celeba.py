@@ -17,13 +17,17 @@ values (``1`` = has the attribute) in that order, ``task_names`` the same
 names. Pack with ``PackMTLInputs(task_map={name: 'cls' ...})`` and use
 ``BinaryClsHead(label_index=t)`` per task.
 """
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from PIL import Image
 
 from mtlbox.registry import DATASETS
 
 from .base import MTLBaseDataset
-from .cityscapes import TestWrittenLayoutMixin
+from .fixtures import fixture
 
 SPLITS = dict(train=0, val=1, test=2)
 
@@ -41,7 +45,7 @@ CELEBA_ATTRIBUTES = (
 
 
 @DATASETS.register_module()
-class CelebADataset(TestWrittenLayoutMixin, MTLBaseDataset):
+class CelebADataset(MTLBaseDataset):
     """CelebA attributes from the official files (module docstring).
 
     Args:
@@ -58,8 +62,8 @@ class CelebADataset(TestWrittenLayoutMixin, MTLBaseDataset):
     """
 
     LAYOUT = 'celeba'
+    FIXTURE = 'celeba'
     SOURCE = 'CelebA'
-    TINY_COPY = 'tests/recipes/test_protocol_celeba.py'
 
     def __init__(self, data_root: str = '', split: str = 'train',
                  attributes: Optional[Sequence[str]] = None,
@@ -127,3 +131,26 @@ class CelebADataset(TestWrittenLayoutMixin, MTLBaseDataset):
                 gt_label=[int(row[c] > 0) for c in columns],
                 labeled_tasks=list(chosen), task_names=tuple(chosen)))
         return infos
+
+
+@fixture('celeba')
+def write_celeba(root):
+    """CelebA: 6 aligned faces (4 train, 1 val, 1 test), 40 attributes."""
+    rng = np.random.default_rng(0)
+    os.makedirs(osp.join(root, 'img_align_celeba'), exist_ok=True)
+    rows, parts = [], []
+    for n, split in enumerate((0, 0, 0, 0, 1, 2), 1):
+        name = f'{n:06d}.jpg'
+        Image.fromarray(rng.integers(0, 255, (27, 22, 3), np.uint8)).save(
+            osp.join(root, 'img_align_celeba', name))
+        values = rng.choice([-1, 1], len(CELEBA_ATTRIBUTES))
+        rows.append(name + ''.join(f' {v:2d}' for v in values))
+        parts.append(f'{name} {split}')
+    for path, lines in (
+            ('Anno/list_attr_celeba.txt',
+             [str(len(rows)), ' '.join(CELEBA_ATTRIBUTES)] + rows),
+            ('Eval/list_eval_partition.txt', parts)):
+        os.makedirs(osp.dirname(osp.join(root, path)), exist_ok=True)
+        with open(osp.join(root, path), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return dict(data_root=root, num_images=len(rows))

@@ -12,6 +12,7 @@ Layout (``docs/datasets.md#cityscapes-mtan``)::
 labels of the same preprocessing (``label_19``) are read with
 ``label_folder='label_19'`` and ``num_classes=19`` in the metric and head.
 """
+import os
 import os.path as osp
 from typing import List, Sequence
 
@@ -19,37 +20,13 @@ import numpy as np
 
 from mtlbox.registry import DATASETS
 
-from .base import DOCS, DatasetLayoutError, MTLBaseDataset
+from .base import MTLBaseDataset
+from .fixtures import fixture
 from .nyu import NYUv2MTANDataset, _check_tasks
 
 #: the seven Cityscapes categories of ``label_7`` (void is -1)
 CITYSCAPES7_CLASSES = ('flat', 'construction', 'object', 'nature', 'sky',
                        'human', 'vehicle')
-
-
-class TestWrittenLayoutMixin:
-    """Layout errors for datasets that ``tools/data/make_fixture.py`` does
-    not write: they name the path and the docs section, and point to the
-    test that writes a tiny copy (``TINY_COPY``)."""
-
-    TINY_COPY = ''
-
-    def _layout_error(self, path: str) -> DatasetLayoutError:
-        return DatasetLayoutError(
-            f'{path} not found; expected the layout in {DOCS}#{self.LAYOUT}'
-            f' ({self.TINY_COPY} writes a tiny copy)')
-
-    def require(self, path: str, kind: str = 'any') -> str:
-        ok = {'dir': osp.isdir, 'file': osp.isfile}.get(kind,
-                                                        osp.exists)(path)
-        if not ok:
-            raise self._layout_error(path)
-        return path
-
-    def load_data_list(self) -> List[dict]:
-        if self.data_root and not osp.isdir(self.data_root):
-            raise self._layout_error(self.data_root)
-        return super().load_data_list()
 
 
 def npy_shape(path: str) -> tuple:
@@ -62,7 +39,7 @@ def npy_shape(path: str) -> tuple:
 
 
 @DATASETS.register_module()
-class CityscapesMTANDataset(TestWrittenLayoutMixin, NYUv2MTANDataset):
+class CityscapesMTANDataset(NYUv2MTANDataset):
     """Cityscapes, MTAN ``.npy`` layout (module docstring).
 
     Every sample's arrays are checked on loading (shapes from the ``.npy``
@@ -78,8 +55,8 @@ class CityscapesMTANDataset(TestWrittenLayoutMixin, NYUv2MTANDataset):
 
     METAINFO = dict(seg_classes=CITYSCAPES7_CLASSES, seg_ignore_index=255)
     LAYOUT = 'cityscapes-mtan'
+    FIXTURE = 'cityscapes_mtan'
     SOURCE = 'Cityscapes'
-    TINY_COPY = 'tests/recipes/test_protocol_cityscapes.py'
 
     def __init__(self, data_root: str = '', split: str = 'train',
                  tasks: Sequence[str] = ('seg', 'depth'),
@@ -117,3 +94,23 @@ class CityscapesMTANDataset(TestWrittenLayoutMixin, NYUv2MTANDataset):
                             f'{" or ".join(map(str, shapes))} to match the '
                             f'image {info["img_path"]}')
         return ''
+
+
+@fixture('cityscapes_mtan')
+def write_cityscapes_mtan(root, size=(16, 32)):
+    """MTAN Cityscapes arrays: 2 train and 1 val samples of 16x32.
+
+    ``size=(128, 256)`` writes the real resolution."""
+    h, w = size
+    for split, n in (('train', 2), ('val', 1)):
+        for i in range(n):
+            rng = np.random.default_rng([len(split), i])
+            label = rng.integers(-1, 7, (h, w)).astype(np.float32)
+            depth = rng.uniform(0.01, 0.1, (h, w, 1)).astype(np.float32)
+            depth[0] = 0.0
+            for folder, arr in (('image', rng.random((h, w, 3))),
+                                ('label_7', label), ('depth', depth)):
+                os.makedirs(osp.join(root, split, folder), exist_ok=True)
+                np.save(osp.join(root, split, folder, f'{i}.npy'),
+                        np.asarray(arr, np.float32))
+    return dict(data_root=root, shape=(h, w))

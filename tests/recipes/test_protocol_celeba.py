@@ -84,8 +84,9 @@ def test_reader_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match=r'list_attr_celeba.txt line 4: '):
         dataset(root)
     os.remove(attr)
-    with pytest.raises(DatasetLayoutError,
-                       match=r'Anno/list_attr_celeba.txt not found.*#celeba'):
+    with pytest.raises(DatasetLayoutError, match=(
+            r'Anno/list_attr_celeba.txt not found.*#celeba '
+            r'\(make a sample layout with tools/data/make_fixture.py celeba')):
         dataset(root)
 
 

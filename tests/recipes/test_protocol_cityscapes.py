@@ -65,7 +65,8 @@ def test_reader_errors_name_the_file(tmp_path):
     root = str(tmp_path)
     write_cityscapes_npy(root, {'train': [(32, 64), (32, 64)]})
     with pytest.raises(DatasetLayoutError,
-                       match=r'/val not found.*#cityscapes-mtan'):
+                       match=r'/val not found.*#cityscapes-mtan.*'
+                       r'make_fixture.py cityscapes_mtan'):
         dataset(root, split='val')
     bad = osp.join(root, 'train', 'label_7', '1.npy')
     np.save(bad, np.zeros((32, 64, 3), np.float32))  # an RGB label
