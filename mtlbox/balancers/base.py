@@ -6,6 +6,8 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
+from mtlbox.utils.signature import takes_arg
+
 
 @dataclass(frozen=True)
 class Weighting:
@@ -13,9 +15,11 @@ class Weighting:
 
     Attributes:
         total: the scalar that is back-propagated once.
-        weights: ``[T]`` effective weight of each present task (the order of
-            the ``tasks`` argument), logged by the step owner; None when the
-            balancer has no per-task weight to report.
+        weights: ``[T]`` effective weight of each present task, in
+            :meth:`BaseBalancer.present` order (the balancer's task order),
+            recorded by the step owner; None when the balancer has no
+            per-task weight to report (``task_weights`` then stays as it
+            was).
     """
 
     total: Tensor
@@ -31,9 +35,11 @@ class Aggregation:
         direction: the combined gradient ``[P]``; None means
             ``weights @ G`` (the step owner forms it, possibly per
             parameter tensor without materialising it).
-        weights: ``[T]`` task weights of the present tasks (logged); when
-            ``direction`` is given they are what the docs call the method's
-            weights (e.g. MGDA's simplex point).
+        weights: ``[T]`` task weights of the rows of G (recorded by the step
+            owner as ``task_weights``); when ``direction`` is given they are
+            only reported: what the docs call the method's weights (DB-MTL's
+            norm scales, MoCo's lambda ...). Give ``weights`` alone wherever
+            the update is exactly ``weights @ G``.
         specific_weights: ``[T]`` factors for each task's own-parameter
             gradient (None: unweighted), for methods whose loss weights also
             scale the heads (GradNorm, IMTL, Compose ...).
@@ -65,22 +71,34 @@ class BaseBalancer(nn.Module):
     list of task names (the keys of ``heads``). Its state lives in buffers and
     parameters so checkpoints resume it exactly.
 
-    Four step families, chosen by :attr:`needs`:
+    Four step families, chosen by :attr:`needs`, each owned by a step
+    strategy of :mod:`mtlbox.engine.balanced_step`:
 
-    - ``'losses'``: :meth:`weigh` turns ``{task: scalar loss}`` into the total
-      loss that is back-propagated once.
+    - ``'losses'``: :meth:`weigh` turns ``{task: scalar loss}`` into a
+      :class:`Weighting` whose ``total`` is back-propagated once.
     - ``'grads'`` / ``'features'``: the gradient engine
       (:mod:`mtlbox.balancers.task_grads`) computes the matrix ``G`` [T, P] of
       per-task gradients of the shared parameters (``'grads'``) or of the
-      shared feature maps (``'features'``) and :meth:`aggregate` returns the
-      combined gradient [P]. Task-specific parameters always receive their own
-      task's (unweighted) gradient.
+      shared feature maps (``'features'``) and :meth:`aggregate` returns an
+      :class:`Aggregation` (``weights`` [T], the update being ``weights @ G``,
+      or an explicit ``direction`` [P]). Task-specific parameters always
+      receive their own task's gradient (times ``specific_weights`` when
+      the Aggregation has them).
     - ``'samples'``: sample-level balancers (SLGrad) that weigh per-sample
-      losses; see :mod:`mtlbox.balancers.sample`.
+      losses; the step (``SampleStep``) does the work, the balancer holds
+      the held-out stream and the hyperparameters.
+
+    The contract is pure: the step passes everything in (``losses``; ``G``,
+    the loss vector and the row names ``tasks``) and takes everything from
+    the returned value; nothing is set on the balancer before the call or
+    read from it after, apart from its own state (buffers, parameters).
+    The step owner records the returned weights with
+    :meth:`record_task_weights` into :attr:`task_weights`, which the model's
+    log variables (``<task>.weight``) and ``BalancerHook`` read.
 
     Tasks absent from a batch (no labelled sample) are missing from
     ``losses``; rows of ``G`` follow :attr:`tasks` order restricted to the
-    present tasks (:meth:`present`).
+    present tasks (:meth:`present`), named by ``tasks``.
     """
 
     needs: str = 'losses'
@@ -92,15 +110,10 @@ class BaseBalancer(nn.Module):
         if len(set(tasks)) != len(tasks):
             raise ValueError(f'duplicate task names in {list(tasks)}')
         self.tasks = list(tasks)
+        #: the effective weight of every task at the last step (0 for a task
+        #: absent from it), written by the step owner
+        #: (:meth:`record_task_weights`), not by the balancer's own methods
         self.task_weights: Dict[str, float] = {t: 1.0 for t in self.tasks}
-        # set by the gradient engine before each aggregate(): the tasks whose
-        # rows G holds, and read back after it (see task_grads.py)
-        self.step_tasks: Optional[List[str]] = None
-        #: ``[T]`` factors for the task-specific gradients of the present
-        #: tasks (None = unweighted); set by aggregate() of methods whose
-        #: loss weights also scale the heads (GradNorm, IMTL, Compose ...)
-        self.specific_weights: Optional[Tensor] = None
-        self._parameter_loss: Optional[Tensor] = None
         self._lazy_buffers = set()
 
     @property
@@ -119,29 +132,19 @@ class BaseBalancer(nn.Module):
         """Positions of ``tasks`` in :attr:`tasks`, to index per-task state."""
         return torch.tensor([self.tasks.index(t) for t in tasks])
 
-    def rows(self, num_rows: int) -> List[str]:
-        """Task names of the ``num_rows`` rows of G in :meth:`aggregate`.
-
-        The engine sets :attr:`step_tasks` before calling ``aggregate``; a
-        direct call with all tasks (tests, scripts) needs nothing.
-        """
-        tasks = self.step_tasks
-        if tasks is None and num_rows == self.num_tasks:
-            return list(self.tasks)
-        if tasks is None or len(tasks) != num_rows:
+    def record_task_weights(self, tasks: List[str], weights) -> None:
+        """Record the weights ``[T]`` of the present ``tasks`` (returned in a
+        :class:`Weighting` or :class:`Aggregation`) as :attr:`task_weights`;
+        absent tasks get 0. Called by the step owner
+        (:mod:`mtlbox.engine.balanced_step`) after each ``weigh`` /
+        ``aggregate``, never by a balancer."""
+        weights = torch.as_tensor(weights).detach().flatten().tolist()
+        if len(weights) != len(tasks):
             raise ValueError(
-                f'{type(self).__name__}.aggregate got {num_rows} gradient rows'
-                f' but step_tasks={tasks} (tasks {self.tasks}); set '
-                'balancer.step_tasks to the present tasks before aggregate()')
-        return list(tasks)
-
-    def pop_parameter_loss(self) -> Optional[Tensor]:
-        """A scalar whose gradient trains the balancer's own parameters
-        (GradNorm's L_grad, IMTL-L's scaled losses ...), produced by the
-        last ``aggregate``; the engine back-propagates it with the same
-        accumulation/AMP factor as the task losses."""
-        loss, self._parameter_loss = self._parameter_loss, None
-        return loss
+                f'{type(self).__name__} returned {len(weights)} task weights '
+                f'for the {len(tasks)} present tasks {list(tasks)}')
+        self.task_weights = {t: 0.0 for t in self.tasks}
+        self.task_weights.update(zip(tasks, weights))
 
     # ------------------------------------------------------ state helpers
     def register_rng(self, seed: int) -> None:
@@ -183,22 +186,21 @@ class BaseBalancer(nn.Module):
             self._buffers['rng_state'] = rng
         return out
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
-        """Loss-level balancers: ``{task: scalar}`` -> total scalar loss."""
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
+        """Loss-level balancers: ``{task: scalar}`` (present tasks) ->
+        ``Weighting(total, weights)``, weights ``[T]`` in :meth:`present`
+        order."""
         raise NotImplementedError(
             f'{type(self).__name__} is a {self.needs!r} balancer; '
             'it does not implement weigh()')
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        """Gradient-level balancers: G [T, P] and losses [T] -> gradient [P]."""
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
+        """Gradient-level balancers: G [T, P], losses [T] and the names of
+        G's rows ``tasks`` -> :class:`Aggregation`."""
         raise NotImplementedError(
             f'{type(self).__name__} is a {self.needs!r} balancer; '
             'it does not implement aggregate()')
-
-    def _set_task_weights(self, tasks: List[str], weights) -> None:
-        weights = torch.as_tensor(weights).detach().flatten().tolist()
-        self.task_weights = {t: 0.0 for t in self.tasks}
-        self.task_weights.update(zip(tasks, weights))
 
     def after_train_iter(self, losses: Dict[str, Tensor]) -> None:
         """Called by the model after each training step (detached losses)."""
@@ -213,11 +215,6 @@ class BaseBalancer(nn.Module):
         return f'tasks={self.tasks}'
 
 
-def takes_arg(method, name: str) -> bool:
-    """Whether ``method`` accepts the argument ``name``."""
-    return name in inspect.signature(method).parameters
-
-
 def takes_tasks(method) -> bool:
     """Whether an ``aggregate`` follows the pure contract
     ``aggregate(G, losses, tasks) -> Aggregation``."""
@@ -229,3 +226,52 @@ def as_loss_vector(losses: Dict[str, Tensor],
     """Stack ``losses`` of ``tasks`` (default: all keys) into a [T] tensor."""
     tasks = list(losses) if tasks is None else tasks
     return torch.stack([losses[t].reshape(()) for t in tasks])
+
+
+#: where the contract is described, for the errors below
+CONTRACT_DOC = 'docs/balancers.md#writing-a-plugin-balancer'
+
+
+def checked_weigh(balancer: BaseBalancer,
+                  losses: Dict[str, Tensor]) -> Weighting:
+    """``balancer.weigh(losses)``; a return that is not a
+    :class:`Weighting` (the former bare-tensor contract) is a TypeError
+    naming the balancer and the contract."""
+    out = balancer.weigh(losses)
+    if not isinstance(out, Weighting):
+        raise TypeError(
+            f'{type(balancer).__name__}.weigh returned '
+            f'{type(out).__name__}; a loss-level balancer returns '
+            'Weighting(total=<scalar>, weights=<[T] in present() order>) '
+            f'and sets no attribute for the step (see {CONTRACT_DOC})')
+    return out
+
+
+def checked_aggregate(balancer: BaseBalancer, grads: Tensor, losses: Tensor,
+                      tasks: List[str], numels=None) -> Aggregation:
+    """``balancer.aggregate(grads, losses, tasks)``, with ``numels`` (the
+    numel of each shared tensor, G's column blocks) passed to an
+    ``aggregate`` that takes it (GradNorm with ``norm_on=k``). An
+    ``aggregate`` without ``tasks`` or a return that is not an
+    :class:`Aggregation` (the former side-channel contract) is a TypeError
+    naming the balancer and the contract."""
+    name = type(balancer).__name__
+    if not takes_tasks(balancer.aggregate):
+        raise TypeError(
+            f'{name}.aggregate{inspect.signature(balancer.aggregate)} has no '
+            "'tasks' parameter; a gradient-level balancer implements "
+            'aggregate(grads, losses, tasks) -> Aggregation (the rows of '
+            f'grads belong to tasks; see {CONTRACT_DOC})')
+    kwargs = {}
+    if numels is not None and takes_arg(balancer.aggregate, 'numels'):
+        kwargs['numels'] = numels
+    out = balancer.aggregate(grads, losses, tasks, **kwargs)
+    if not isinstance(out, Aggregation):
+        raise TypeError(
+            f'{name}.aggregate returned {type(out).__name__}; a '
+            'gradient-level balancer returns Aggregation(weights=<[T]>) '
+            'when its update is weights @ G, else Aggregation('
+            'direction=<[P]>, weights=...), with specific_weights / '
+            'parameter_loss in the same value, and sets no attribute for the'
+            f' step (see {CONTRACT_DOC})')
+    return out

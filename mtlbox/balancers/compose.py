@@ -1,11 +1,12 @@
 """Composition: loss-level weights feeding a gradient-level method."""
-from typing import Dict
+from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from .base import BaseBalancer
+from .base import (Aggregation, BaseBalancer, checked_aggregate,
+                   checked_weigh)
 
 
 @BALANCERS.register_module()
@@ -22,7 +23,7 @@ class Compose(BaseBalancer):
     then aggregates ``diag(w) G``; the task-specific parameters receive
     ``w_t`` times their own gradient. A loss-level method with learnable
     parameters (UW, IMTL-L) is trained on F with the losses held constant
-    (handed to the engine as the balancer's parameter loss), exactly the
+    (returned as the Aggregation's ``parameter_loss``), exactly the
     gradient it gets when used alone. Its epoch/validation hooks are
     forwarded, and both methods' state is checkpointed (submodules
     ``loss_weighting`` and ``grad_method``).
@@ -52,53 +53,57 @@ class Compose(BaseBalancer):
         """The gradient method's family (``'grads'`` or ``'features'``)."""
         return self.grad_method.needs
 
-    @property
-    def shared_numels(self):
-        return getattr(self.grad_method, 'shared_numels', None)
-
-    @shared_numels.setter
-    def shared_numels(self, value):
-        if hasattr(self.grad_method, 'shared_numels'):
-            self.grad_method.shared_numels = value
-
     def loss_weights(self, tasks, losses: Tensor):
-        """``(w [T], F)``: the loss-level weights ``dF/dL_t`` at ``losses``
-        and F (with a graph to the loss-level method's parameters)."""
+        """``(w [T], weighting)``: the loss-level weights ``dF/dL_t`` at
+        ``losses`` and the loss-level method's :class:`Weighting` (its
+        ``total`` F keeps a graph to that method's parameters)."""
         leaves = losses.detach().clone().requires_grad_(True)
         with torch.enable_grad():
-            total = self.loss_weighting.weigh(
+            weighting = checked_weigh(
+                self.loss_weighting,
                 {t: leaves[i] for i, t in enumerate(tasks)})
             (weights, ) = torch.autograd.grad(
-                total, leaves, retain_graph=True, allow_unused=True)
+                weighting.total, leaves, retain_graph=True,
+                allow_unused=True)
         if weights is None:
             weights = torch.zeros_like(leaves)
-        return weights.detach(), total
+        return weights.detach(), weighting
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
-        weights, total = self.loss_weights(tasks, losses)
-        if any(p.requires_grad for p in self.loss_weighting.parameters()):
-            self._parameter_loss = total
+    def aggregate(self, grads: Tensor, losses: Tensor, tasks: List[str],
+                  numels: Optional[List[int]] = None) -> Aggregation:
+        """The gradient method on ``diag(w) G`` (``w = dF/dL``).
+
+        Returns the gradient method's direction on the weighted rows;
+        ``weights`` = the loss-level method's reported weights times the
+        gradient method's (1 where a part reports none), the
+        ``specific_weights`` ``w`` times the gradient method's, and the
+        ``parameter_loss`` F (when the loss-level method has parameters)
+        plus the gradient method's. The direction is given explicitly: the
+        reported loss-level weights (e.g. AMTL's exponents) are in general
+        not ``dF/dL``, so ``weights @ G`` is not the update. ``numels`` is
+        passed on to a gradient method that takes it (GradNorm).
+        """
+        weights, weighting = self.loss_weights(tasks, losses)
         weights = weights.to(grads)
-        inner = self.grad_method
-        inner.step_tasks, inner.specific_weights = tasks, None
-        try:
-            combined = inner.aggregate(grads * weights[:, None], losses)
-        finally:
-            inner.step_tasks = None
-        own = inner.pop_parameter_loss()
-        if own is not None:
-            self._parameter_loss = own if self._parameter_loss is None \
-                else self._parameter_loss + own
-        inner_w = inner.specific_weights
-        self.specific_weights = weights if inner_w is None \
-            else weights * inner_w.to(weights)
-        self.task_weights = {
-            t: self.loss_weighting.task_weights.get(t, 0.0) *
-            inner.task_weights.get(t, 1.0)
-            for t in self.tasks
-        }
-        return combined
+        weighted = grads * weights[:, None]
+        part = checked_aggregate(self.grad_method, weighted, losses, tasks,
+                                 numels)
+        param_loss = None
+        if any(p.requires_grad for p in self.loss_weighting.parameters()):
+            param_loss = weighting.total
+        if part.parameter_loss is not None:
+            param_loss = part.parameter_loss if param_loss is None \
+                else param_loss + part.parameter_loss
+        specific = weights if part.specific_weights is None \
+            else weights * part.specific_weights.to(weights)
+        reported = torch.ones_like(weights)
+        for factor in (weighting.weights, part.weights):
+            if factor is not None:
+                reported = reported * torch.as_tensor(factor).detach().to(
+                    reported)
+        return Aggregation(direction=part.combined(weighted),
+                           weights=reported, specific_weights=specific,
+                           parameter_loss=param_loss)
 
     def after_train_iter(self, losses: Dict[str, Tensor]) -> None:
         self.loss_weighting.after_train_iter(losses)

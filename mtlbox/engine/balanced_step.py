@@ -9,12 +9,14 @@ through the ``OptimWrapper``'s public API (``scale_loss``, ``backward``,
 and clipping work as with ``update_params``:
 
 =============  ============================================================
-``losses``     :class:`LossStep`: ``total = balancer.weigh(losses)`` (global
-               loss values under DDP), one backward.
+``losses``     :class:`LossStep`: ``balancer.weigh(losses).total``
+               (global loss values under DDP), one backward.
 ``grads``      :class:`GradStep`: G [T, P] of per-task gradients of the
                shared parameters (:func:`~mtlbox.balancers.task_grads.
-               task_gradient_matrix`), ``d = balancer.aggregate(G, L)``
-               written into ``.grad``, the heads' own gradients added.
+               task_gradient_matrix`), ``a = balancer.aggregate(G, L,
+               tasks)``, ``d = a.combined(G)`` (``a.weights @ G`` unless
+               it has a direction) written into ``.grad``, the heads' own
+               gradients (times ``a.specific_weights``) added.
 ``features``   :class:`FeatureStep`: G [T, F] of the shared feature maps,
                the combined feature gradient back-propagated once through
                the trunk (MGDA-UB).
@@ -22,7 +24,13 @@ and clipping work as with ``update_params``:
                gradient (SLGrad), one backward of ``sum w * l``.
 =============  ============================================================
 
-Every strategy ends in :meth:`BalancedStep.finish`: the gradient is checked
+The balancer is pure (:class:`~mtlbox.balancers.base.Aggregation`,
+:class:`~mtlbox.balancers.base.Weighting`): the step gives it everything
+and takes everything from the returned value; :func:`call_weigh` /
+:func:`call_aggregate` record the returned weights as
+``balancer.task_weights`` (``BaseBalancer.record_task_weights``, logged as
+``<task>.weight`` and by ``BalancerHook``). Every strategy ends in
+:meth:`BalancedStep.finish`: the gradient is checked
 (a NaN/inf skips the update, see :class:`~mtlbox.engine.distributed.
 NonFiniteGradient`), averaged over data-parallel ranks, then the optimizer
 steps at the accumulation boundary. A plugin adds a family by registering a
@@ -44,8 +52,8 @@ from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
                                        loss_scaler_active, nonfinite_rows,
                                        nonfinite_grad_params, sync_gradients,
                                        world_size)
-from mtlbox.balancers.base import (Aggregation, Weighting, takes_arg,
-                                   takes_tasks)
+from mtlbox.balancers.base import (Aggregation, checked_aggregate,
+                                   checked_weigh)
 from mtlbox.registry import STEPS
 
 
@@ -184,14 +192,27 @@ class LossStep(BalancedStep):
 
 
 def call_weigh(balancer, losses: Dict[str, Tensor]) -> Tensor:
-    """``balancer.weigh(losses)``: the total loss; the task weights of a
-    returned :class:`~mtlbox.balancers.base.Weighting` are logged."""
-    out = balancer.weigh(losses)
-    if isinstance(out, Weighting):
-        if out.weights is not None:
-            balancer._set_task_weights(list(losses), out.weights)
-        return out.total
-    return out  # legacy contract: a tensor (being migrated, #16.2)
+    """``balancer.weigh(losses)`` -> the total loss; the returned
+    :class:`~mtlbox.balancers.base.Weighting`'s weights are recorded as
+    ``balancer.task_weights`` (:meth:`~mtlbox.balancers.BaseBalancer.
+    record_task_weights`). A bare-tensor return is a TypeError
+    (:func:`~mtlbox.balancers.base.checked_weigh`)."""
+    out = checked_weigh(balancer, losses)
+    if out.weights is not None:
+        balancer.record_task_weights(balancer.present(losses), out.weights)
+    return out.total
+
+
+def call_aggregate(balancer, G: Tensor, losses: Tensor, tasks: List[str],
+                   numels=None) -> Aggregation:
+    """``balancer.aggregate(G, losses, tasks)`` -> its
+    :class:`~mtlbox.balancers.base.Aggregation`, whose weights are recorded
+    as ``balancer.task_weights``; ``numels`` and the checks as
+    :func:`~mtlbox.balancers.base.checked_aggregate`."""
+    out = checked_aggregate(balancer, G, losses, tasks, numels)
+    if out.weights is not None:
+        balancer.record_task_weights(tasks, out.weights)
+    return out
 
 
 def weigh_global(balancer, losses: Dict[str, Tensor]) -> Tensor:
@@ -232,30 +253,7 @@ class _MatrixStep(BalancedStep):
         loss_vec = torch.stack([losses[t].detach().reshape(())
                                 for t in losses])
         loss_vec = all_reduce_mean(loss_vec)  # global values under DDP
-        tasks = list(losses)
-        if takes_tasks(balancer.aggregate):
-            kwargs = {}
-            if numels is not None and takes_arg(balancer.aggregate, 'numels'):
-                kwargs['numels'] = numels  # GradNorm(norm_on=k)
-            out = balancer.aggregate(G, loss_vec, tasks, **kwargs)
-            if not isinstance(out, Aggregation):
-                raise TypeError(
-                    f'{type(balancer).__name__}.aggregate must return an '
-                    f'Aggregation, got {type(out).__name__}')
-            if out.weights is not None:
-                balancer._set_task_weights(tasks, out.weights)
-        else:  # legacy side-channel contract (being migrated, #16.2)
-            balancer.step_tasks = tasks
-            balancer.specific_weights = None
-            if numels is not None and hasattr(balancer, 'shared_numels'):
-                balancer.shared_numels = numels
-            try:
-                direction = balancer.aggregate(G, loss_vec)
-            finally:
-                balancer.step_tasks = None
-            out = Aggregation(direction=direction,
-                              specific_weights=balancer.specific_weights,
-                              parameter_loss=balancer.pop_parameter_loss())
+        out = call_aggregate(balancer, G, loss_vec, list(losses), numels)
         self.last_aggregation = out
         if out.parameter_loss is not None:
             (out.parameter_loss * scale).backward()
@@ -379,7 +377,13 @@ class SampleStep(BalancedStep):
     3. scores ``s = J v`` (:func:`~mtlbox.balancers.sample.engine.
        sample_scores`), weights ``w`` normalised over the global batch;
     4. one backward of ``sum w * l``.
+
+    The last step's scores and weights [T, B] are kept in
+    :attr:`last_scores` / :attr:`last_weights`; the task weights
+    ``sum_i w_{t,i}`` are recorded as ``balancer.task_weights``.
     """
+
+    last_scores = last_weights = None
 
     def __call__(self, model, data, losses, shared_maps, trunk,
                  optim_wrapper):
@@ -415,8 +419,8 @@ class SampleStep(BalancedStep):
                                   torch.zeros_like(pos))
         else:
             weights = slgrad_weights(scores, mask)
-        balancer.last_scores, balancer.last_weights = scores, weights
-        balancer._set_task_weights(tasks, weights.sum(1))
+        self.last_scores, self.last_weights = scores, weights
+        balancer.record_task_weights(tasks, weights.sum(1))
         total = (weights * L).sum()
         self.backward(optim_wrapper, total * ranks)
         self.finish(optim_wrapper)

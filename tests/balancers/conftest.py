@@ -1,5 +1,6 @@
 """Shared fixtures of the balancer tests: a tiny multi-task model, SynthScenes
-batches and a checkpoint round-trip checker."""
+batches, a checkpoint round-trip checker, and ``weigh`` / ``aggregate``
+calls that record the task weights as the step owner does."""
 import copy
 
 import pytest
@@ -8,9 +9,29 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 import mtlbox
+from mtlbox.engine.balanced_step import call_aggregate, call_weigh
 from mtlbox.registry import BALANCERS, MODELS
 
 mtlbox.register_all_modules()
+
+
+def weigh(balancer, losses):
+    """``balancer.weigh(losses).total`` with the weights recorded in
+    ``balancer.task_weights``, as the loss step does."""
+    return call_weigh(balancer, losses)
+
+
+def aggregation(balancer, grads, losses, tasks=None, numels=None):
+    """``balancer.aggregate(grads, losses, tasks)`` (``tasks``: the names of
+    the rows, default all of the balancer's) with the weights recorded in
+    ``balancer.task_weights``, as the gradient step does."""
+    tasks = list(balancer.tasks) if tasks is None else list(tasks)
+    return call_aggregate(balancer, grads, losses, tasks, numels)
+
+
+def aggregate(balancer, grads, losses, tasks=None, numels=None):
+    """The combined gradient [P] of :func:`aggregation`."""
+    return aggregation(balancer, grads, losses, tasks, numels).combined(grads)
 
 
 @MODELS.register_module(force=True)

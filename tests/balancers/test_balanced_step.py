@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 
-from mtlbox.balancers import BaseBalancer
+from mtlbox.balancers import BaseBalancer, Weighting
 from mtlbox.engine.balanced_step import (FeatureStep, GradStep, LossStep,
                                          SampleStep, build_step)
 from mtlbox.registry import STEPS
@@ -28,7 +28,7 @@ class _Halves(BaseBalancer):
     needs = 'halved'
 
     def weigh(self, losses):
-        return sum(losses.values())
+        return Weighting(total=sum(losses.values()))
 
 
 def test_a_plugin_family_owns_the_step(tiny_model, batches, optim):
@@ -38,7 +38,7 @@ def test_a_plugin_family_owns_the_step(tiny_model, batches, optim):
     @STEPS.register_module(name='halved', force=True)
     class HalvedStep(LossStep):
         def __call__(self, model, data, losses, shared, trunk, ow):
-            total = model.balancer.weigh(losses) * 0.5
+            total = model.balancer.weigh(losses).total * 0.5
             self.backward(ow, total)
             self.finish(ow)
             return total

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mtlbox.registry import BALANCERS
+from tests.balancers.conftest import aggregate, aggregation
 
 T = ['a', 'b']
 
@@ -17,9 +18,10 @@ def test_fixed_weights_then_pcgrad():
     # weighted rows (2, 0), (-1, 1): (2,0)' = (2,0) + (-1,1) = (1, 1);
     # (-1,1)' = (-1,1) + 0.5 (2, 0) = (0, 1) -> (1, 2)
     G = torch.tensor([[1.0, 0.0], [-1.0, 1.0]])
-    assert bal.aggregate(G, torch.ones(2)).tolist() == pytest.approx(
+    out = aggregation(bal, G, torch.ones(2))
+    assert out.combined(G).tolist() == pytest.approx(
         [1.0, 2.0])
-    assert bal.specific_weights.tolist() == [2.0, 1.0]
+    assert out.specific_weights.tolist() == [2.0, 1.0]
 
 
 def test_uw_weights_and_scale_training(roundtrip):
@@ -31,9 +33,10 @@ def test_uw_weights_and_scale_training(roundtrip):
     G = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     # UW weights 1/(2 e^s) = (1/2, 1/4): rows (.5, 0), (0, .25); MGDA on them:
     # gamma = .0625 / (.25 + .0625) = .2 -> (.1, .2)
-    d = bal.aggregate(G, torch.tensor([1.0, 2.0]))
+    out = aggregation(bal, G, torch.tensor([1.0, 2.0]))
+    d = out.combined(G)
     assert d.tolist() == pytest.approx([0.1, 0.2])
-    bal.pop_parameter_loss().backward()
+    out.parameter_loss.backward()
     # dF/ds = -L e^{-s} / 2 + 1/2: (0, 0)
     assert bal.loss_weighting.log_vars.grad.tolist() == pytest.approx(
         [0.0, 0.0])
@@ -47,7 +50,7 @@ def test_amtl_geometric_weights_feed_grad_method():
     # before evaluation w = (1/2, 1/2): F = sqrt(L_a L_b); dF/dL_a =
     # F / (2 L_a) = 2 / 2 = 1 for L = (1, 4); dF/dL_b = 2 / 8 = 0.25
     G = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    d = bal.aggregate(G, torch.tensor([1.0, 4.0]))
+    d = aggregate(bal, G, torch.tensor([1.0, 4.0]))
     assert d.tolist() == pytest.approx([1.0, 0.25])
     bal.after_val({'a/m': 0.2, 'b/m': 0.4})
     assert bool(bal.loss_weighting.kpi.seen.all())
@@ -58,11 +61,11 @@ def test_absent_and_roundtrip(roundtrip):
                loss_weighting=dict(type='RLW'),
                grad_method=dict(type='GradVac'))
     bal = BALANCERS.build(cfg)
-    bal.step_tasks = ['a', 'c']
-    d = bal.aggregate(torch.tensor([[1.0, 0.0], [-1.0, 1.0]]), torch.ones(2))
+    d = aggregate(bal, torch.tensor([[1.0, 0.0], [-1.0, 1.0]]),
+                  torch.ones(2), tasks=['a', 'c'])
     assert torch.isfinite(d).all() and bal.task_weights['b'] == 0.0
     G = torch.randn(3, 4)
-    roundtrip(cfg, lambda b, k: b.aggregate(G, torch.ones(3)))
+    roundtrip(cfg, lambda b, k: aggregate(b, G, torch.ones(3)))
 
 
 def test_errors():
@@ -85,3 +88,32 @@ def test_compose_family_is_its_gradient_methods():
                                  grad_method=dict(type='MGDA-UB')))
     assert feats.needs == 'features'
     assert not isinstance(BALANCERS.get('Compose').needs, str)
+
+
+def test_weights_are_the_product_of_the_parts():
+    """Compose's reported weights multiply its parts' (the loss-level
+    method's reported weights times the gradient method's), its specific
+    weights are dF/dL times the gradient method's, and the parts'
+    attributes are left alone (the contract is pure)."""
+    bal = BALANCERS.build(dict(type='Compose', tasks=['a', 'b', 'c'],
+                               loss_weighting=dict(type='Fixed', weights=dict(
+                                   a=2.0, b=3.0, c=0.5)),
+                               grad_method=dict(type='IMTL')))
+    with torch.no_grad():
+        bal.grad_method.scales.copy_(torch.log(torch.tensor([1., 2., 4.])))
+    parts = [dict(vars(m)) for m in (bal.loss_weighting, bal.grad_method)]
+    # rows a, c: Fixed weights (2, 0.5) -> rows (2, 0), (0, 0.5); IMTL
+    # scales e^s = (1, 4) -> (2, 0), (0, 2); IMTL-G weights of those (1/2,
+    # 1/2) -> IMTL's weights e^s a = (1/2, 2), d = (1, 1)
+    G = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    out = aggregation(bal, G, torch.ones(2), tasks=['a', 'c'])
+    assert out.combined(G).tolist() == pytest.approx([1.0, 1.0])
+    assert out.weights.tolist() == pytest.approx([2.0 * 0.5, 0.5 * 2.0])
+    assert out.specific_weights.tolist() == pytest.approx([2.0, 2.0])
+    assert bal.task_weights == pytest.approx(dict(a=1.0, b=0.0, c=1.0))
+    # only IMTL's scale loss trains something (Fixed has no parameters):
+    # d/ds (e^s L - s) = e^s - 1 at L = 1 for a, c; b absent
+    out.parameter_loss.backward()
+    assert bal.grad_method.scales.grad.tolist() == pytest.approx(
+        [0.0, 0.0, 3.0])
+    assert [vars(m) for m in (bal.loss_weighting, bal.grad_method)] == parts

@@ -44,7 +44,7 @@ def test_train_step_weights_and_update(tiny_model, batches, optim):
     for batch in batches(3):
         out = model.train_step(batch, ow)
         assert all(torch.isfinite(v) for v in out.values())
-        w = model.balancer.last_weights
+        w = model.balanced_step.last_weights
         assert w.sum().item() == pytest.approx(1.0) or w.sum() == 0
         assert (w >= 0).all()
     assert any(not torch.equal(a, b.detach())
@@ -57,7 +57,7 @@ def test_absent_task_samples_get_no_weight(tiny_model, batches, optim):
     data = batches(1, batch_size=4,
                    label_groups=[['seg', 'depth'], ['seg', 'normal']])[0]
     model.train_step(data, optim(model))
-    w = model.balancer.last_weights  # rows seg, depth, normal
+    w = model.balanced_step.last_weights  # rows seg, depth, normal
     assert w[1, 1].item() == 0 and w[1, 3].item() == 0  # no depth label
     assert w[2, 0].item() == 0 and w[2, 2].item() == 0
 

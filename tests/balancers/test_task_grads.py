@@ -5,15 +5,15 @@ import copy
 import pytest
 import torch
 
-from mtlbox.balancers import BaseBalancer
+from mtlbox.balancers import Aggregation, BaseBalancer
 from mtlbox.balancers import task_grads as tg
 
 
 class _Sum(BaseBalancer):
     needs = 'grads'
 
-    def aggregate(self, grads, losses):
-        return grads.sum(0)
+    def aggregate(self, grads, losses, tasks):
+        return Aggregation(direction=grads.sum(0))
 
 
 def _losses(model, batch):

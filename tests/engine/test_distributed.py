@@ -8,7 +8,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.optim import OptimWrapper
 
-from mtlbox.balancers import BaseBalancer
+from mtlbox.balancers import BaseBalancer, Weighting
 from mtlbox.registry import BALANCERS
 
 # batches: per rank, the labelled tasks of each sample; depth is labelled on
@@ -26,7 +26,7 @@ class _GeoMeanForTest(BaseBalancer):
     def weigh(self, losses):
         tasks = self.present(losses)
         logs = torch.stack([losses[t].log() for t in tasks])
-        return logs.mean().exp()
+        return Weighting(total=logs.mean().exp())
 
 
 # detection (normalised by its positive anchors) labelled on both ranks with

@@ -118,13 +118,13 @@ def test_gradient_engine_matches_backward_for_sum_aggregation():
     """With aggregate = sum of rows, the engine must reproduce the plain
     backward exactly: shared params get sum of task grads, task params their
     own task's grad (this pins the engine's bookkeeping)."""
-    from mtlbox.balancers import BaseBalancer
+    from mtlbox.balancers import Aggregation, BaseBalancer
 
     class SumGrads(BaseBalancer):
         needs = 'grads'
 
-        def aggregate(self, grads, losses):
-            return grads.sum(0)
+        def aggregate(self, grads, losses, tasks):
+            return Aggregation(direction=grads.sum(0))
 
     data = batch([['seg', 'depth'], ['seg', 'normal']])
     model = tiny_model()
@@ -140,13 +140,13 @@ def test_gradient_engine_matches_backward_for_sum_aggregation():
 
 
 def test_gradient_engine_respects_accumulation_and_clipping():
-    from mtlbox.balancers import BaseBalancer
+    from mtlbox.balancers import Aggregation, BaseBalancer
 
     class SumGrads(BaseBalancer):
         needs = 'grads'
 
-        def aggregate(self, grads, losses):
-            return grads.sum(0)
+        def aggregate(self, grads, losses, tasks):
+            return Aggregation(direction=grads.sum(0))
 
     data = batch([['seg', 'depth'], ['depth', 'normal']])
     model = tiny_model()
@@ -253,13 +253,13 @@ def test_cpu_bf16_autocast_trains_both_paths(balancer):
 def test_accumulating_two_micro_batches_equals_one_double_batch():
     """Linear aggregation (sum of task gradients) over k=2 micro-batches
     gives the gradient of one batch twice as large."""
-    from mtlbox.balancers import BaseBalancer
+    from mtlbox.balancers import Aggregation, BaseBalancer
 
     class SumGrads(BaseBalancer):
         needs = 'grads'
 
-        def aggregate(self, grads, losses):
-            return grads.sum(0)
+        def aggregate(self, grads, losses, tasks):
+            return Aggregation(direction=grads.sum(0))
 
     def frozen_bn(model):
         for m in model.modules():

@@ -32,8 +32,9 @@ import torch
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
 
 import mtlbox  # noqa: E402
-from mtlbox.balancers import BaseBalancer  # noqa: E402
+from mtlbox.balancers import Aggregation, BaseBalancer  # noqa: E402
 from mtlbox.balancers import task_grads  # noqa: E402
+from mtlbox.engine.balanced_step import call_aggregate, call_weigh  # noqa
 from mtlbox.registry import BALANCERS, MODELS  # noqa: E402
 
 CONFIG = 'configs/synth/hps_r18_ew_synth.py'
@@ -46,8 +47,8 @@ class GradFloor(BaseBalancer):
 
     needs = 'grads'
 
-    def aggregate(self, grads, losses):
-        return grads.sum(0)
+    def aggregate(self, grads, losses, tasks):
+        return Aggregation(weights=grads.new_ones(len(tasks)))
 
 
 def balancer_configs():
@@ -140,16 +141,12 @@ def isolated_costs(model, balancers, batch, device, repeats=5):
             def run(bal=bal):
                 leaves = {t: v.detach().requires_grad_()
                           for t, v in per_task.items()}
-                bal.weigh(leaves).backward()
+                call_weigh(bal, leaves).backward()
             costs[name] = _time(run, 20, sync)
         elif kind == 'grad':
             def run(bal=bal):
-                bal.step_tasks = list(per_task)
-                if hasattr(bal, 'shared_numels'):
-                    bal.shared_numels = [p.numel() for p in shared]
-                bal.aggregate(G, loss_vec)
-                bal.pop_parameter_loss()
-                bal.step_tasks = None
+                call_aggregate(bal, G, loss_vec, list(per_task),
+                               [p.numel() for p in shared]).combined(G)
             costs[name] = _time(run, repeats, sync)
     return costs
 

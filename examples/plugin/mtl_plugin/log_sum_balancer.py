@@ -1,7 +1,7 @@
 """A loss balancer defined outside mtlbox."""
 import torch
 
-from mtlbox.balancers import BaseBalancer
+from mtlbox.balancers import BaseBalancer, Weighting
 from mtlbox.registry import BALANCERS
 
 
@@ -9,7 +9,8 @@ from mtlbox.registry import BALANCERS
 class LogSum(BaseBalancer):
     """``L = sum_t log(1 + L_t)``: damps tasks with large losses.
 
-    The effective weight of task t is ``1 / (1 + L_t)``.
+    The effective weight of task t is ``1 / (1 + L_t)`` (returned in the
+    Weighting; the step logs it as ``<task>.weight``).
     """
 
     needs = 'losses'
@@ -17,5 +18,5 @@ class LogSum(BaseBalancer):
     def weigh(self, losses):
         tasks = self.present(losses)
         values = torch.stack([losses[t] for t in tasks])
-        self._set_task_weights(tasks, 1.0 / (1.0 + values.detach()))
-        return torch.log1p(values).sum()
+        return Weighting(total=torch.log1p(values).sum(),
+                         weights=1.0 / (1.0 + values.detach()))

@@ -1,11 +1,11 @@
 """CAGrad: conflict-averse gradient descent."""
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 from .solvers import project_simplex
 
 
@@ -198,9 +198,8 @@ class CAGrad(BaseBalancer):
         self.alpha, self.rescale = float(alpha), int(rescale)
         self.max_iter, self.tol = int(max_iter), float(tol)
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         coef = cagrad_coefficients(grads @ grads.T, self.alpha, self.rescale,
                                    self.max_iter, self.tol)
-        self._set_task_weights(tasks, coef)
-        return coef @ grads
+        return Aggregation(weights=coef)

@@ -1,9 +1,11 @@
 """DB-MTL: dual-balancing multi-task learning."""
+from typing import List
+
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def max_norm_balance(grads: Tensor) -> Tensor:
@@ -47,8 +49,8 @@ class DBMTL(BaseBalancer):
                                                  dtype=torch.bool))
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(grads.device)
         if self.ema.shape != (self.num_tasks, grads.shape[1]):
             self.ema = grads.new_zeros(self.num_tasks, grads.shape[1])
@@ -70,8 +72,8 @@ class DBMTL(BaseBalancer):
             ema = self.ema[idx]
         norms = ema.norm(dim=1)
         scale = norms.max() / norms.clamp_min(1e-12)
-        self._set_task_weights(tasks, scale)
-        return scale @ ema
+        # d is a combination of the EMA rows, not of G's: a direction
+        return Aggregation(direction=scale @ ema, weights=scale)
 
 
 BALANCERS.register_module(name='DB-MTL', module=DBMTL)

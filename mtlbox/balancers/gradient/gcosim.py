@@ -1,9 +1,11 @@
 """Gcosim: auxiliary gradients gated by their cosine with the main task."""
+from typing import List
+
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def gcosim_weights(gram: Tensor, main: int, weighted: bool = False):
@@ -46,12 +48,9 @@ class Gcosim(BaseBalancer):
                            f'{self.tasks}')
         self.main_task, self.weighted = main_task, weighted
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         if self.main_task not in tasks:
-            self._set_task_weights(tasks, [1.0] * len(tasks))
-            return grads.sum(0)
-        coef = gcosim_weights(grads @ grads.T, tasks.index(self.main_task),
-                              self.weighted)
-        self._set_task_weights(tasks, coef)
-        return coef @ grads
+            return Aggregation(weights=grads.new_ones(len(tasks)))
+        return Aggregation(weights=gcosim_weights(
+            grads @ grads.T, tasks.index(self.main_task), self.weighted))

@@ -1,12 +1,12 @@
 """GradDrop: gradient sign dropout."""
-from typing import Union
+from typing import List, Union
 
 import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def graddrop(grads: Tensor, uniform: Tensor, leak: float = 0.0,
@@ -138,8 +138,8 @@ class GradDrop(BaseBalancer):
             self.compile = False
             return graddrop(grads, uniform, self.leak)
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         gen = self.generator()
         seed = int(torch.randint(2**62, (1,), generator=gen))
         self.save_rng(gen)
@@ -147,5 +147,6 @@ class GradDrop(BaseBalancer):
         uniform = bits_to_uniform(
             uniform_bits(grads.shape[1], grads.device, device_gen),
             grads.dtype)
-        self._set_task_weights(tasks, [1.0] * len(tasks))
-        return self._combine(grads, uniform)
+        # a per-coordinate sign choice: not a combination of G's rows
+        return Aggregation(direction=self._combine(grads, uniform),
+                           weights=grads.new_ones(len(tasks)))

@@ -1,11 +1,11 @@
 """GradNorm: gradient normalization."""
-from typing import Union
+from typing import List, Optional, Union
 
 import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def gradnorm_loss(weights: Tensor, norms: Tensor, losses: Tensor,
@@ -30,8 +30,8 @@ class GradNorm(BaseBalancer):
     parameters get ``w_t`` times their own gradient) and ``w`` is trained on
     ``L_grad`` (:func:`gradnorm_loss`), not on the task loss: G's rows are
     the unweighted gradients, so ``||grad_W (w_t L_t)|| = w_t n_t`` is an
-    exact, cheap function of ``w``; ``aggregate`` hands ``L_grad`` to the
-    engine as the balancer's parameter loss, the engine back-propagates it
+    exact, cheap function of ``w``; ``aggregate`` returns ``L_grad`` as the
+    Aggregation's ``parameter_loss``, the step back-propagates it
     into ``weights.grad`` only, and the Runner's optimizer steps ``w`` with
     the model (tune its rate with ``paramwise_cfg=dict(custom_keys=
     {'balancer': dict(lr_mult=..., decay_mult=0)})``). Before each use the
@@ -66,21 +66,23 @@ class GradNorm(BaseBalancer):
         self.weights = nn.Parameter(torch.ones(len(self.tasks)))
         self.register_buffer('initial_losses',
                              torch.full((len(self.tasks),), float('nan')))
-        #: numel of each shared tensor, set by the engine (for norm_on=int)
-        self.shared_numels = None
 
-    def _norm_columns(self, grads: Tensor) -> Tensor:
+    def _norm_columns(self, grads: Tensor,
+                      numels: Optional[List[int]]) -> Tensor:
         if self.norm_on == 'all':
             return grads
-        if not self.shared_numels:
-            raise RuntimeError('GradNorm norm_on=int needs the engine to set '
-                               'shared_numels; use norm_on="all" when calling'
-                               ' aggregate() directly')
-        width = sum(self.shared_numels[-self.norm_on:])
+        if not numels:
+            raise RuntimeError(
+                f'GradNorm norm_on={self.norm_on} needs numels= (the numel of'
+                ' each shared parameter tensor, which the grads step passes);'
+                ' use norm_on="all" when calling aggregate() without it')
+        width = sum(numels[-self.norm_on:])
         return grads[:, grads.shape[1] - width:]
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor, tasks: List[str],
+                  numels: Optional[List[int]] = None) -> Aggregation:
+        """``numels``: the numel of each shared tensor, in G's column order
+        (given by the step; needed for ``norm_on=k``)."""
         idx = self.index(tasks).to(self.weights.device)
         with torch.no_grad():
             self.weights.mul_(self.num_tasks / self.weights.sum())
@@ -88,11 +90,10 @@ class GradNorm(BaseBalancer):
         init = torch.where(torch.isnan(init), losses.to(init), init)
         self.initial_losses[idx] = init
         w = self.weights[idx]
-        norms = self._norm_columns(grads).norm(dim=1).detach().to(w)
-        self._parameter_loss = gradnorm_loss(
+        norms = self._norm_columns(grads, numels).norm(dim=1).detach().to(w)
+        grad_loss = gradnorm_loss(
             w, norms, losses.detach().to(w), init.to(w).clamp_min(1e-12),
             self.alpha)
         w_now = w.detach().to(grads)
-        self.specific_weights = w_now
-        self._set_task_weights(tasks, w_now)
-        return w_now @ grads
+        return Aggregation(weights=w_now, specific_weights=w_now,
+                           parameter_loss=grad_loss)

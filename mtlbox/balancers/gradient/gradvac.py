@@ -1,9 +1,11 @@
 """Gradient Vaccine."""
+from typing import List
+
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def gradvac_weights(gram: Tensor, targets: Tensor, beta: float,
@@ -75,13 +77,12 @@ class GradVac(BaseBalancer):
         self.register_buffer('targets', torch.zeros(num, num))
         self.register_rng(seed)
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.targets.device)
         gen = self.generator()
         sub = self.targets[idx][:, idx]
         weights, sub = gradvac_weights(grads @ grads.T, sub, self.beta, gen)
         self.save_rng(gen)
         self.targets[idx[:, None], idx[None, :]] = sub.to(self.targets)
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+        return Aggregation(weights=weights)

@@ -1,10 +1,10 @@
 """Gradient-level balancers whose weights depend on the Gram matrix only."""
-from typing import Callable
+from typing import Callable, List
 
 import torch
 from torch import Tensor
 
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def nonzero_rows(gram: Tensor, rel_tol: float = 1e-12) -> Tensor:
@@ -44,8 +44,6 @@ class GramWeighting(BaseBalancer):
     def gram_weights(gram: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
-        weights = self.gram_weights(grads @ grads.T)
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
+        return Aggregation(weights=self.gram_weights(grads @ grads.T))

@@ -1,9 +1,11 @@
 """IMTL: IMTL-G on the shared parameters + IMTL-L loss scales."""
+from typing import List
+
 import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 from .imtl_g import imtl_g_weights_from_gram
 
 
@@ -26,15 +28,13 @@ class IMTL(BaseBalancer):
         super().__init__(tasks)
         self.scales = nn.Parameter(torch.zeros(len(self.tasks)))
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.scales.device)
         s = self.scales[idx]
         factor = torch.exp(s.detach()).to(grads)
         gram = grads @ grads.T * (factor[:, None] * factor[None, :])
         weights = imtl_g_weights_from_gram(gram)
-        self._parameter_loss = (torch.exp(s) * losses.detach().to(s) -
-                                s).sum()
-        self.specific_weights = factor
-        self._set_task_weights(tasks, weights * factor)
-        return (weights * factor) @ grads
+        scale_loss = (torch.exp(s) * losses.detach().to(s) - s).sum()
+        return Aggregation(weights=weights * factor, specific_weights=factor,
+                           parameter_loss=scale_loss)

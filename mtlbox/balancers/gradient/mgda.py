@@ -1,9 +1,11 @@
 """MGDA: multiple-gradient descent (min-norm point)."""
+from typing import List
+
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 from .solvers import min_norm_weights
 
 NORMALIZATIONS = ('none', 'l2', 'loss', 'loss+')
@@ -74,9 +76,8 @@ class MGDA(BaseBalancer):
         self.normalization = normalization
         self.max_iter, self.tol = int(max_iter), float(tol)
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
-        combined, weights = mgda(grads, losses, self.normalization,
-                                 self.max_iter, self.tol)
-        self._set_task_weights(tasks, weights)
-        return combined
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
+        return Aggregation(weights=mgda_weights(
+            grads @ grads.T, losses, self.normalization, self.max_iter,
+            self.tol))

@@ -1,9 +1,11 @@
 """MoCo: correcting gradient bias with tracked gradients."""
+from typing import List
+
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 from .solvers import project_simplex
 
 
@@ -44,8 +46,8 @@ class MoCo(BaseBalancer):
         self.register_buffer('weights', torch.full((num,), 1.0 / num))
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(grads.device)
         if self.tracked.shape != (self.num_tasks, grads.shape[1]):
             self.tracked = grads.new_zeros(self.num_tasks, grads.shape[1])
@@ -70,5 +72,5 @@ class MoCo(BaseBalancer):
                                               dtype=Y.dtype)
         lam = project_simplex(lam - gamma * gram @ lam)
         self.weights[idx] = (lam * mass).to(self.weights)
-        self._set_task_weights(tasks, lam)
-        return lam @ Y
+        # d combines the tracked gradients Y, not G's rows: a direction
+        return Aggregation(direction=lam @ Y, weights=lam)

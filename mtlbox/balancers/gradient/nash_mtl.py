@@ -1,11 +1,12 @@
 """Nash-MTL: the Nash bargaining solution."""
 import warnings
+from typing import List
 
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-9,
@@ -84,16 +85,15 @@ class NashMTL(BaseBalancer):
         self.max_iter = int(max_iter)
         self.warn_residual = float(warn_residual)
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         gram = grads @ grads.T
         weights, residual = nash_weights(gram, self.max_iter)
         if residual > self.warn_residual:
             warnings.warn(f'Nash-MTL: G G^T a = 1/a solved only to relative '
                           f'residual {float(residual):.2e} (gradients nearly '
                           'linearly dependent); using the approximate a')
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+        return Aggregation(weights=weights)
 
 
 BALANCERS.register_module(name='Nash-MTL', module=NashMTL)

@@ -1,11 +1,11 @@
 """OL-AUX: online learning of auxiliary-task weights."""
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 @BALANCERS.register_module()
@@ -69,12 +69,10 @@ class OLAUX(BaseBalancer):
         self.register_buffer('exp_avg_sq',
                              torch.zeros(num, dtype=torch.float64))
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.aux_weights.device)
         w = self.aux_weights[idx].to(grads)
-        combined = w @ grads
-        self._set_task_weights(tasks, w)
         if self.main_task in tasks:
             main_row = grads[tasks.index(self.main_task)]
             dots = (grads @ main_row).to(self.accum)
@@ -83,7 +81,7 @@ class OLAUX(BaseBalancer):
         self.step += 1
         if int(self.step) % self.update_every == 0:
             self._update()
-        return combined
+        return Aggregation(weights=w)
 
     def _update(self) -> None:
         lr = self.eta * self.update_every

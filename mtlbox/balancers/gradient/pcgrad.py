@@ -1,9 +1,11 @@
 """PCGrad: projecting conflicting gradients."""
+from typing import List
+
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer
+from ..base import Aggregation, BaseBalancer
 
 
 def pcgrad_weights(gram: Tensor,
@@ -71,10 +73,9 @@ class PCGrad(BaseBalancer):
         super().__init__(tasks)
         self.register_rng(seed)
 
-    def aggregate(self, grads: Tensor, losses: Tensor) -> Tensor:
-        tasks = self.rows(grads.shape[0])
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
         gen = self.generator()
         weights = pcgrad_weights(grads @ grads.T, gen)
         self.save_rng(gen)
-        self._set_task_weights(tasks, weights)
-        return weights @ grads
+        return Aggregation(weights=weights)

@@ -28,8 +28,9 @@ class SLGrad(BaseBalancer):
     ``s_{t,i} = <grad_theta l_{t,i}, grad_theta L_main(val batch)>`` on the
     shared parameters theta; ``w = max(s, 0)`` normalised over all (t, i);
     the step minimises ``sum_{t,i} w_{t,i} l_{t,i}`` (weights constant).
-    The sample engine (:func:`~mtlbox.balancers.sample.engine.
-    apply_sample_step`) gets all ``s_{t,i}`` at once as the directional
+    The step (:class:`~mtlbox.engine.balanced_step.SampleStep`, which
+    also records the task weights ``sum_i w_{t,i}``) gets all ``s_{t,i}``
+    at once as the directional
     derivative of the per-sample losses along the validation gradient
     (a double-backward Jacobian-vector product: about two extra backward
     passes, not T x B of them).

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 def dwa_weights(prev: Tensor, prev2: Tensor, temperature: float) -> Tensor:
@@ -50,7 +50,7 @@ class DWA(BaseBalancer):
         self.register_buffer('history', torch.zeros(2, num, dtype=f64))
         self.register_buffer('epochs_seen', torch.zeros(num, dtype=torch.long))
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         idx = self.index(tasks).to(self.history.device)
         vec = as_loss_vector(losses, tasks)
@@ -59,8 +59,7 @@ class DWA(BaseBalancer):
                             self.temperature).to(vec)
         else:
             w = torch.ones_like(vec)
-        self._set_task_weights(tasks, w)
-        return (w * vec).sum()
+        return Weighting(total=(w * vec).sum(), weights=w.detach())
 
     def after_train_iter(self, losses: Dict[str, Tensor]) -> None:
         tasks = self.present(losses)

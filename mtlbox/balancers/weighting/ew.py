@@ -1,10 +1,11 @@
 """Equal weighting."""
 from typing import Dict
 
+import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 @BALANCERS.register_module()
@@ -14,7 +15,7 @@ class EW(BaseBalancer):
 
     needs = 'losses'
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
-        self._set_task_weights(tasks, [1.0] * len(tasks))
-        return as_loss_vector(losses, tasks).sum()
+        vec = as_loss_vector(losses, tasks)
+        return Weighting(total=vec.sum(), weights=torch.ones(len(tasks)))

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 def famo_loss(losses: Tensor, logits: Tensor, eps: float = 1e-8) -> Tensor:
@@ -61,7 +61,7 @@ class FAMO(BaseBalancer):
         self.register_buffer('prev_losses',
                              torch.full((num,), float('nan')))
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         idx = self.index(tasks).to(self.logits.device)
         vec = as_loss_vector(losses, tasks)
@@ -71,8 +71,7 @@ class FAMO(BaseBalancer):
         with torch.no_grad():
             z = torch.softmax(logits, 0)
             w = z / vec.clamp_min(1e-8)
-            self._set_task_weights(tasks, w / w.sum())
-        return total
+        return Weighting(total=total, weights=w / w.sum())
 
     def _update_logits(self, idx: Tensor, current: Tensor) -> None:
         prev = self.prev_losses[idx]

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 @BALANCERS.register_module()
@@ -34,9 +34,9 @@ class Fixed(BaseBalancer):
             'weights',
             torch.tensor([float(weights[t]) for t in self.tasks]))
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         w = self.weights[self.index(tasks)]
-        self._set_task_weights(tasks, w)
-        return (w.to(losses[tasks[0]].dtype) *
-                as_loss_vector(losses, tasks)).sum()
+        total = (w.to(losses[tasks[0]].dtype) *
+                 as_loss_vector(losses, tasks)).sum()
+        return Weighting(total=total, weights=w)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 from .gls import geometric_mean
 
 
@@ -71,7 +71,7 @@ class GeMTL(BaseBalancer):
         frac = min(int(self.iteration) / self.total_iters, 1.0)
         return self.p_start + (self.p_end - self.p_start) * frac
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         vec = as_loss_vector(losses, tasks)
         p = self.p
@@ -79,6 +79,5 @@ class GeMTL(BaseBalancer):
         with torch.no_grad():
             q = 0.0 if abs(p) < self.geo_threshold else p
             w = (vec.clamp_min(1e-12) / total.clamp_min(1e-12)).pow(q - 1)
-            self._set_task_weights(tasks, w / len(tasks))
         self.iteration += 1
-        return total
+        return Weighting(total=total, weights=w / len(tasks))

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 def geometric_mean(losses: Tensor, weights: Tensor = None,
@@ -32,11 +32,10 @@ class GLS(BaseBalancer):
 
     needs = 'losses'
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         vec = as_loss_vector(losses, tasks)
         total = geometric_mean(vec)
-        self._set_task_weights(
-            tasks, total.detach() / (len(tasks) * vec.detach().clamp_min(
-                1e-12)))
-        return total
+        weights = total.detach() / (len(tasks) *
+                                    vec.detach().clamp_min(1e-12))
+        return Weighting(total=total, weights=weights)

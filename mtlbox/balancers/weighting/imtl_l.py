@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 def imtl_l_loss(losses: Tensor, scales: Tensor) -> Tensor:
@@ -30,11 +30,11 @@ class IMTLL(BaseBalancer):
         super().__init__(tasks)
         self.scales = nn.Parameter(torch.zeros(len(self.tasks)))
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         s = self.scales[self.index(tasks).to(self.scales.device)]
-        self._set_task_weights(tasks, torch.exp(s))
-        return imtl_l_loss(as_loss_vector(losses, tasks), s)
+        total = imtl_l_loss(as_loss_vector(losses, tasks), s)
+        return Weighting(total=total, weights=torch.exp(s).detach())
 
 
 BALANCERS.register_module(name='IMTL-L', module=IMTLL)

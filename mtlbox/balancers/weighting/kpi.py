@@ -4,7 +4,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor
 
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 from .gls import geometric_mean
 
 _METRIC_HELP = ('name it in metric_keys=dict(task=<metric name as the '
@@ -102,14 +102,13 @@ class KPIWeighting(BaseBalancer):
     def weights(self, tasks) -> Tensor:
         raise NotImplementedError
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         vec = as_loss_vector(losses, tasks)
         w = self.weights(tasks).to(vec)
-        self._set_task_weights(tasks, w)
         if self.combiner == 'geometric':
-            return geometric_mean(vec, w)
-        return (w * vec).sum()
+            return Weighting(total=geometric_mean(vec, w), weights=w)
+        return Weighting(total=(w * vec).sum(), weights=w)
 
     def after_val(self, metrics: Dict[str, float]) -> None:
         self.kpi.update(metrics, type(self).__name__)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 @BALANCERS.register_module()
@@ -27,12 +27,11 @@ class RLW(BaseBalancer):
         super().__init__(tasks)
         self.register_rng(seed)
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         gen = self.generator()
         z = torch.randn(len(tasks), generator=gen)
         self.save_rng(gen)
         vec = as_loss_vector(losses, tasks)
         w = torch.softmax(z, 0).to(vec)
-        self._set_task_weights(tasks, w)
-        return (w * vec).sum()
+        return Weighting(total=(w * vec).sum(), weights=w)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 def smooth_tchebycheff(losses: Tensor, preference: Tensor, ideal: Tensor,
@@ -55,7 +55,7 @@ class STCH(BaseBalancer):
         self.register_buffer('initial_losses',
                              torch.full((len(self.tasks),), float('nan')))
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         idx = self.index(tasks).to(self.preference.device)
         vec = as_loss_vector(losses, tasks)
@@ -69,7 +69,6 @@ class STCH(BaseBalancer):
         total = smooth_tchebycheff(vec, lam, torch.full_like(vec, self.ideal),
                                    self.mu)
         with torch.no_grad():
-            self._set_task_weights(
-                tasks, lam * torch.softmax(lam * (vec - self.ideal) / self.mu,
-                                           0))
-        return total
+            weights = lam * torch.softmax(lam * (vec - self.ideal) / self.mu,
+                                          0)
+        return Weighting(total=total, weights=weights)

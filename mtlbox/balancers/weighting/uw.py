@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import BALANCERS
-from ..base import BaseBalancer, as_loss_vector
+from ..base import BaseBalancer, Weighting, as_loss_vector
 
 
 def uncertainty_loss(losses: Tensor, log_vars: Tensor) -> Tensor:
@@ -37,8 +37,8 @@ class UW(BaseBalancer):
         self.log_vars = nn.Parameter(
             torch.full((len(self.tasks),), float(init_log_var)))
 
-    def weigh(self, losses: Dict[str, Tensor]) -> Tensor:
+    def weigh(self, losses: Dict[str, Tensor]) -> Weighting:
         tasks = self.present(losses)
         s = self.log_vars[self.index(tasks).to(self.log_vars.device)]
-        self._set_task_weights(tasks, torch.exp(-s) / 2)
-        return uncertainty_loss(as_loss_vector(losses, tasks), s)
+        total = uncertainty_loss(as_loss_vector(losses, tasks), s)
+        return Weighting(total=total, weights=(torch.exp(-s) / 2).detach())
