@@ -12,10 +12,10 @@ Task mapping: every domain is one task, named by the domain (``Art``,
 and a sample is labelled only for the task of its own domain:
 ``labeled_tasks=[<domain>]``, ``gt_label`` = the class index (a length-1
 vector), ``source`` = the domain, meta ``task_name`` = the domain and
-``task_names`` = all domains of the dataset. Pack with
-``PackMTLInputs(task_map={<domain>: 'cls', ...})`` (as the ``_base_``
-configs do) and give the model one ``ClsHead`` per domain, keyed by the
-domain name. ``label_task='cls'`` restores the former
+``task_names`` = all domains of the dataset; each sample also carries
+``task_map={<domain>: 'cls', ...}``, which ``PackMTLInputs`` reads, so the
+label is packed as ``gt_label`` with no per-dataset packing config. Give
+the model one ``ClsHead`` per domain, keyed by the domain name. ``label_task='cls'`` restores the former
 ``labeled_tasks=['cls']`` for every sample.
 """
 from typing import Dict, List, Optional, Sequence
@@ -73,6 +73,8 @@ class OfficeDataset(MTLBaseDataset):
         self.split = split
         self.list_files = dict(list_files or {})
         self.label_task = label_task
+        #: how PackMTLInputs packs each task's label (a domain is a 'cls')
+        self.task_map = {} if label_task else {d: 'cls' for d in self.domains}
         super().__init__(data_root=data_root, **kwargs)
 
     def load_samples(self) -> List[dict]:
@@ -97,7 +99,8 @@ class OfficeDataset(MTLBaseDataset):
                     img_path=self.path(parts[0].lstrip('/')),
                     gt_label=[label],
                     labeled_tasks=[self.label_task or domain], source=domain,
-                    task_name=domain, task_names=self.domains))
+                    task_name=domain, task_names=self.domains,
+                    task_map=self.task_map))
         return infos
 
 

@@ -41,11 +41,18 @@ def test_office_domain_is_the_task(make, name, cls):
     assert legacy[0]['data_samples'].labeled_tasks == ['cls']
 
 
-def test_office_unmapped_domain_names_the_fix(make):
+def test_office_domains_pack_without_a_config_task_map(make):
+    """The dataset carries ``task_map={domain: 'cls'}``; a config mapping
+    wins over it (here to a kind whose label the sample lacks)."""
     t = make('office31')
     ds = Office31Dataset(data_root=t['data_root'], pipeline=LOAD + [PACK])
-    with pytest.raises(KeyError, match='task_map'):
-        ds[0]
+    sample = ds[0]['data_samples']
+    domain = sample.metainfo['task_name']
+    assert sample.labeled_tasks == [domain] and 'gt_label' in sample
+    wrong = Office31Dataset(data_root=t['data_root'], pipeline=LOAD + [
+        dict(PACK, task_map={d: 'seg' for d in Office31Dataset.DOMAINS})])
+    with pytest.raises(KeyError, match="labelled for 'seg'"):
+        wrong[0]
 
 
 def test_multi_mnist_left_right(make):

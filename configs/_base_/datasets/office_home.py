@@ -1,6 +1,6 @@
 # Office-Home, domains as tasks (docs/datasets.md#office). Each sample is
 # labelled for its own domain: labeled_tasks=[<domain>], gt_label=[class],
-# meta task_name = the domain; task_map packs every domain's label as 'cls'.
+# meta task_name = the domain; the dataset maps every domain to the 'cls' field.
 dataset_type = 'OfficeHomeDataset'
 data_root = 'data/office-home/'
 img_scale = (224, 224)  # (w, h), aspect not kept
@@ -10,23 +10,17 @@ img_scale = (224, 224)  # (w, h), aspect not kept
 meta_keys = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'sample_idx', 'source', 'labeled_tasks', 'task_name',
              'task_names')
-domains = ('Art', 'Clipart', 'Product', 'Real_World')
-task_map = {
-    'Art': 'cls', 'Clipart': 'cls', 'Product': 'cls', 'Real_World': 'cls'
-}
 
 train_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='MTLResize', scale=img_scale),
     dict(type='MTLRandomFlip', prob=0.5),
-    dict(
-        type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
+    dict(type='PackMTLInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='MTLResize', scale=img_scale),
-    dict(
-        type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
+    dict(type='PackMTLInputs', meta_keys=meta_keys),
 ]
 
 train_dataloader = dict(

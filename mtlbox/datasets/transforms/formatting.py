@@ -47,7 +47,9 @@ class PackMTLInputs(BaseTransform):
     and right digit of Multi-MNIST, CIFAR-10 one-vs-rest tasks) are mapped to
     the field that labels them with ``task_map``, e.g.
     ``task_map=dict(left='cls', right='cls')``: ``labeled_tasks`` keeps the
-    task names, the label is packed as the canonical task's field.
+    task names, the label is packed as the canonical task's field. A
+    dataset may carry its own mapping in each sample (``results['task_map']``,
+    as the Office datasets do); the config's ``task_map`` wins over it.
 
     **Frame of the ground truth.** Losses need labels in the network's input
     frame (resized, padded, flipped with the image); metrics compare
@@ -98,8 +100,9 @@ class PackMTLInputs(BaseTransform):
         results.setdefault('img_shape', img.shape[:2])
         results.setdefault('ori_shape', img.shape[:2])
         labeled = list(results.get('labeled_tasks', ()))
+        task_map = {**results.pop('task_map', {}), **self.task_map}
         unknown = [t for t in labeled
-                   if self.task_map.get(t, t) not in TASK_FIELDS]
+                   if task_map.get(t, t) not in TASK_FIELDS]
         if unknown:
             raise KeyError(
                 f'labeled_tasks {unknown} of {results.get("img_path")} are '
@@ -107,7 +110,7 @@ class PackMTLInputs(BaseTransform):
                 "PackMTLInputs(task_map={name: 'cls', ...}) or register a "
                 'new kind with mtlbox.structures.register_task_kind(...)')
         results['labeled_tasks'] = labeled
-        kinds = {self.task_map.get(t, t) for t in labeled}
+        kinds = {task_map.get(t, t) for t in labeled}
         frame = self.gt_frame
         if frame == 'auto':
             frame = 'original' if results.get('test_mode') else 'input'
