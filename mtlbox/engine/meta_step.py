@@ -1,15 +1,15 @@
 """The ``'meta'`` step family: a look-ahead update of the balancer's task
 weights before the ordinary loss-level step (Auto-Lambda)."""
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor
 
 from mtlbox.engine.balanced_step import LossStep
-from mtlbox.engine.distributed import all_reduce_mean
+from mtlbox.engine.distributed import all_reduce_mean, is_distributed
 from mtlbox.registry import STEPS
 
-__all__ = ['MetaStep', 'virtual_step_directions']
+__all__ = ['MetaStep', 'rank_mean_grads', 'virtual_step_directions']
 
 
 def _trainable(model) -> Dict[str, torch.nn.Parameter]:
@@ -28,6 +28,22 @@ def _losses_at(model, values: Dict[str, Tensor], data) -> Dict[str, Tensor]:
     return model.task_losses(torch.func.functional_call(
         model, {**stats, **values}, (data['inputs'], data['data_samples']),
         dict(mode='loss')))
+
+
+def rank_mean_grads(grads, params) -> List[Optional[Tensor]]:
+    """``grads`` averaged over ranks with one flat all-reduce (every rank
+    reduces every parameter, whichever it used); None stays for a parameter
+    no rank used (the optimizer skips it), zeros fill the others."""
+    if not is_distributed():
+        return list(grads)
+    used = torch.tensor([float(g is not None) for g in grads])
+    flat = torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1)
+                      for g, p in zip(grads, params)] + [used.to(
+                          params[0].device, params[0].dtype)])
+    flat = all_reduce_mean(flat)
+    pieces = flat.split([p.numel() for p in params] + [len(params)])
+    return [piece.view_as(p) if flag > 0 else None
+            for piece, p, flag in zip(pieces, params, pieces[-1].tolist())]
 
 
 def virtual_step_directions(optimizer, params, grads) -> List[Tensor]:
@@ -98,7 +114,7 @@ class MetaStep(LossStep):
         # gradients is the global one
         grads = torch.autograd.grad(balancer.weigh(losses).total, params,
                                     retain_graph=True, allow_unused=True)
-        grads = [None if g is None else all_reduce_mean(g) for g in grads]
+        grads = rank_mean_grads(grads, params)
         steps = virtual_step_directions(optim_wrapper.optimizer, params,
                                         grads)
         held_out = model.data_preprocessor(balancer.next_val_batch(), True)
@@ -113,8 +129,8 @@ class MetaStep(LossStep):
                 f'for the primary tasks {balancer.primary}')
         v = torch.autograd.grad(sum(primary), list(ahead.values()),
                                 allow_unused=True)
-        v = [torch.zeros_like(p) if g is None else all_reduce_mean(g)
-             for g, p in zip(v, params)]
+        v = [torch.zeros_like(p) if g is None else g
+             for g, p in zip(rank_mean_grads(v, params), params)]
         norm = torch.sqrt(sum((g.double()**2).sum() for g in v))
         if not torch.isfinite(norm) or norm == 0:
             return  # no signal (or a non-finite one): lambda stays

@@ -110,3 +110,71 @@ def test_closed_form_finite_difference_and_state(roundtrip):
                              primary=['z']))
     with pytest.raises(RuntimeError, match='held-out'):
         BALANCERS.build(dict(type='AutoLambda', tasks=['a'])).next_val_batch()
+
+
+#: stateful methods of #17.2 checked under data parallelism in one pair of
+#: gloo processes (the spawn is the cost): ExcessMTL's [T, P] squared sums
+#: and weights (from the all-reduced G), Auto-Lambda's look-ahead (rank-
+#: averaged gradients and finite-difference losses)
+DDP_BALANCERS = [dict(type='ExcessMTL', step_size=0.5),
+                 dict(type='AutoLambda', primary=['seg'], lr=0.01)]
+
+
+def _ddp_model(balancer):
+    from tests.engine.test_distributed import _batch, _model
+    model = _model(balancer)
+    if hasattr(model.balancer, 'set_val_batches'):  # the same everywhere
+        model.balancer.set_val_batches([_batch([['seg'], ['seg']],
+                                               seed=99)])
+    return model
+
+
+def _ddp_worker(rank, world, init_file, out_dir):
+    import os
+
+    import torch.distributed as dist
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
+    import mtlbox
+    mtlbox.register_all_modules()
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=rank, world_size=world)
+    from mtlbox.engine import MTLDistributedDataParallel
+    from tests.engine.test_distributed import RANK_LABELS, _batch, _steps
+    for i, cfg in enumerate(DDP_BALANCERS):
+        model = MTLDistributedDataParallel(_ddp_model(cfg))
+        batches = [_batch(RANK_LABELS[rank], seed=10 * step + rank)
+                   for step in range(2)]
+        state = _steps(model.module, batches, clip=dict(max_norm=1.0))
+        torch.save(state, os.path.join(out_dir, f'{i}_rank{rank}.pth'))
+    dist.destroy_process_group()
+
+
+def test_two_gloo_processes_equal_one_process(tmp_path):
+    """2 processes with partially labelled batches end in the parameters
+    and balancer state of one process with the double batch."""
+    import torch.multiprocessing as mp
+
+    from tests.engine.test_distributed import (TOLERANCE, _global_batches,
+                                               _steps)
+    ctx = mp.get_context('spawn')
+    procs = [ctx.Process(target=_ddp_worker,
+                         args=(r, 2, str(tmp_path / 'init'), str(tmp_path)))
+             for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    for i, cfg in enumerate(DDP_BALANCERS):
+        reference = _steps(_ddp_model(cfg), _global_batches(),
+                           clip=dict(max_norm=1.0))
+        assert any(k.startswith('balancer.') for k in reference)
+        for rank in range(2):
+            state = torch.load(tmp_path / f'{i}_rank{rank}.pth')
+            for key, value in reference.items():
+                torch.testing.assert_close(
+                    state[key], value, **TOLERANCE,
+                    msg=f"{cfg['type']} rank {rank}: {key}")
+    lambdas = reference['balancer.lambdas']
+    assert (lambdas - 0.1).abs().min() > 1e-3  # the look-ahead moved them

@@ -74,14 +74,3 @@ def test_trains_through_the_model(tiny_model, batches, optim):
     assert float(weights.sum()) == pytest.approx(3.0, rel=1e-6)
     assert (weights - 1).abs().max() > 1e-4  # they moved
 
-
-def test_two_gloo_processes_equal_one_process(tmp_path):
-    """The [T, P] squared sums, scales and weights come from the all-reduced
-    G, so 2 processes (partially labelled batches) end in the state and
-    parameters of one process with the double batch. The other stateful
-    gradient methods here (SDMGrad, MoDo) keep their state the same way;
-    the stateless ones are functions of the all-reduced G like MGDA (covered
-    in tests/engine/test_distributed.py)."""
-    from tests.engine.test_distributed import _compare_with_one_process
-    _compare_with_one_process(tmp_path, dict(type='ExcessMTL',
-                                             step_size=0.5))

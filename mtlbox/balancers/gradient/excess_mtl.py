@@ -9,8 +9,11 @@ from ..base import Aggregation, BaseBalancer
 def excess_risk(grads: Tensor, sq_sum: Tensor, eps: float = 1e-7) -> Tensor:
     """``e_t = g_t^T diag(sqrt(S_t + eps))^{-1} g_t``: the Taylor estimate of
     task t's excess risk with the diagonal (AdaGrad-style) empirical
-    Fisher ``S_t = sum_k g_t(k)^2`` as Hessian. G, S [T, P] -> e [T]."""
-    return (grads.square() / (sq_sum + eps).sqrt()).sum(1)
+    Fisher ``S_t = sum_k g_t(k)^2`` as Hessian. G, S [T, P] -> e [T]
+    (one [T, P] temporary)."""
+    scaled = sq_sum.add(eps).sqrt_()
+    torch.div(grads, scaled, out=scaled)
+    return torch.linalg.vecdot(scaled, grads)
 
 
 def exponentiated_update(weights: Tensor, ratios: Tensor,
@@ -75,8 +78,13 @@ class ExcessMTL(BaseBalancer):
                 f'accumulated squared gradients have '
                 f'{self.sq_grad_sum.shape[1]} (the shared parameters '
                 'changed since the state was made or loaded)')
-        self.sq_grad_sum[idx] += grads.detach().square()
-        risk = excess_risk(grads.detach(), self.sq_grad_sum[idx]).double()
+        grads = grads.detach()
+        if len(tasks) == self.num_tasks:  # all present: in place, no copies
+            sums = self.sq_grad_sum.addcmul_(grads, grads)
+        else:
+            sums = self.sq_grad_sum[idx] + grads.square()
+            self.sq_grad_sum[idx] = sums
+        risk = excess_risk(grads, sums).double()
         initial = self.initial_risk[idx]
         seen = ~torch.isnan(initial)
         if bool(seen.any()):

@@ -36,18 +36,25 @@ class AutoLambda(BaseBalancer):
     1. ``theta' = theta - lr (grad + weight_decay theta + momentum buf)``,
        the optimizer's next SGD step (for another optimizer, ``lr grad``);
     2. ``v = grad_{theta'} L_pri(held-out batch)``;
-    3. the DARTS finite difference of the paper's first-order variant,
+    3. the hypergradient by the DARTS central difference, as the reference:
        ``eps = 0.01 / ||v||``, ``theta+- = theta +- eps v``,
        ``grad_lambda_t = -lr (L_t(theta+) - L_t(theta-)) / (2 eps)`` on the
-       training batch (:func:`finite_difference_hypergradient`);
+       training batch (:func:`finite_difference_hypergradient`). Because
+       lambda enters theta' linearly, this approximates the exact one-step
+       hypergradient ``-lr <g_t(theta), v>`` to O(eps^2), without the T
+       per-task gradients it would take; the look-ahead is one step (the
+       approximation of the paper, which does not unroll further);
     4. one Adam step on lambda (lr ``lr``, betas (0.9, 0.999));
     5. the ordinary step on ``sum_t lambda_t L_t`` with the new lambda.
 
     Cost per step, on top of a plain step: one extra backward of the
     training loss (the virtual step), one forward + backward on the held-out
-    batch, two forwards of the training batch: about 2.5-3x a plain step
-    (the reference's cost). BatchNorm statistics of the extra forwards are
-    rolled back, so the model's running statistics see each batch once.
+    batch, two forwards of the training batch (the reference's cost):
+    3.9x an EW step (median; 1.5x the gradient-level floor) on the CPU demo
+    benchmark (``tools/benchmark/balancers.py``, batch 4). The extra
+    forwards run on copies of the parameters and BatchNorm statistics
+    (:func:`torch.func.functional_call`), so the model's running statistics
+    see each batch once.
 
     The held-out batches come from ``val_dataloader`` (a dataloader config),
     :meth:`set_val_batches`, or ``BalancerHook`` hands over the Runner's
