@@ -4,6 +4,8 @@ import math
 import pytest
 import torch
 
+from mtlbox.balancers.gradient.excess_mtl import (accumulate_excess_risk,
+                                                  excess_risk)
 from mtlbox.registry import BALANCERS
 from tests.balancers.test_fairgrad import G, SEQUENCE, train
 
@@ -74,3 +76,17 @@ def test_trains_through_the_model(tiny_model, batches, optim):
     assert float(weights.sum()) == pytest.approx(3.0, rel=1e-6)
     assert (weights - 1).abs().max() > 1e-4  # they moved
 
+
+
+
+def test_blockwise_accumulation_equals_the_formula():
+    torch.manual_seed(2)
+    grads = torch.randn(3, 1000, dtype=torch.float64)
+    sums = torch.rand(3, 1000, dtype=torch.float64)
+    start = sums.clone()
+    by_hand = (grads**2 / (start + grads**2 + 1e-7).sqrt()).sum(1)
+    assert excess_risk(grads, start + grads**2).tolist() == pytest.approx(
+        by_hand.tolist(), rel=1e-12)
+    got = accumulate_excess_risk(grads, sums, block=64)  # 16 blocks
+    assert got.tolist() == pytest.approx(by_hand.tolist(), rel=1e-12)
+    torch.testing.assert_close(sums, start + grads**2)  # S updated in place
