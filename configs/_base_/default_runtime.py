@@ -6,7 +6,23 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='MTLCheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-custom_hooks = [dict(type='BalancerHook'), dict(type='AugmentationRNGHook')]
+# GradConflictHook: pairwise cosines of the per-task shared gradients every
+# `interval` iterations, for gradient-level balancers only (there it costs
+# about 1/interval of the run; docs/training.md#experiment-tracking)
+custom_hooks = [
+    dict(type='BalancerHook'),
+    dict(type='AugmentationRNGHook'),
+    dict(type='GradConflictHook', interval=50),
+]
+
+# scalars (per-task losses, task weights, lr, metrics, grad_conflict/*) go to
+# WORK_DIR/<timestamp>/vis_data/: scalars.json and TensorBoard events
+# (`tensorboard --logdir WORK_DIR`); W&B / MLflow: docs/training.md
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend'),
+]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 env_cfg = dict(
     cudnn_benchmark=False,

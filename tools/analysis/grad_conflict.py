@@ -15,29 +15,6 @@ import itertools
 import json
 import os.path as osp
 
-import torch
-
-
-def task_cosines(model, batches):
-    from mtlbox.balancers.task_grads import task_gradient_matrix
-    model.train()
-    total = None
-    for data in batches:
-        data = model.data_preprocessor(data, True)
-        losses, _, _ = model._loss_and_features(data['inputs'],
-                                                data['data_samples'])
-        per_task = model.task_losses(losses)
-        tasks = [t for t in model.tasks if t in per_task]
-        G, _ = task_gradient_matrix({t: per_task[t] for t in tasks},
-                                    model.shared_parameters(), {})
-        full = G.new_zeros(len(model.tasks), G.shape[1])
-        for i, t in enumerate(tasks):
-            full[model.tasks.index(t)] = G[i]
-        total = full if total is None else total + full
-    # float64: a float32 Gram of long rows drifts by 1e-4 on the diagonal
-    unit = torch.nn.functional.normalize(total.double(), dim=1)
-    return (unit @ unit.t()).float().cpu()
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
@@ -54,6 +31,7 @@ def main():
 
     import mtlbox
     from mtlbox.compat import safe_load
+    from mtlbox.engine.hooks.grad_conflict_hook import task_cosines
     from mtlbox.registry import MODELS
     mtlbox.register_all_modules()
     cfg = Config.fromfile(args.config)
