@@ -6,12 +6,61 @@ of the stages in ``out_indices`` (finest first). Sharing architectures that
 need per-task copies of the trunk (Cross-stitch, NDDR-CNN) run the chain
 stage by stage through :meth:`StagedBackbone.stage_modules`.
 """
-from typing import List, Sequence
+import contextlib
+from typing import List, Optional, Sequence
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
-from .pretrained import load_pretrained
+from .pretrained import load_pretrained, torchvision_weights_path
+
+
+@contextlib.contextmanager
+def _running_stats_kept(module: nn.Module):
+    """BatchNorm running statistics as they were on entry, on exit."""
+    norms = [m for m in module.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm)
+             and m.training and m.track_running_stats]
+    saved = [(m.running_mean.clone(), m.running_var.clone(),
+              m.num_batches_tracked.clone()) for m in norms]
+    try:
+        yield
+    finally:
+        for m, (mean, var, count) in zip(norms, saved):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+            m.num_batches_tracked.copy_(count)
+
+
+def checkpoint_call(module: nn.Module, *args):
+    """``module(*args)`` under activation checkpointing
+    (``torch.utils.checkpoint``, ``use_reentrant=False``): only the inputs
+    are kept for the backward pass, the activations inside ``module`` are
+    recomputed then. Outside training or without gradients it is a plain
+    call. The recomputation restores the BatchNorm running statistics it
+    moves, so they are updated once per step as without checkpointing; the
+    random state is replayed (dropout, stochastic depth), so loss and
+    gradients equal those of ``module(*args)``."""
+    import torch
+    if not (torch.is_grad_enabled()
+            and any(m.training for m in module.modules())):
+        return module(*args)
+    calls = []
+
+    def run(*inputs):
+        if not calls:  # the forward pass
+            calls.append(1)
+            return module(*inputs)
+        with _running_stats_kept(module):  # the recomputation
+            return module(*inputs)
+
+    return checkpoint(run, *args, use_reentrant=False)
+
+
+def maybe_checkpoint(module: nn.Module, x, with_cp: bool):
+    """``checkpoint_call(module, x)`` when ``with_cp``, else ``module(x)``."""
+    return checkpoint_call(module, x) if with_cp else module(x)
 
 
 class StagedBackbone(BaseModule):
@@ -36,11 +85,25 @@ class StagedBackbone(BaseModule):
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads a local state
     dict (torchvision or an mmengine checkpoint; see
     :func:`~mtlbox.models.backbones.pretrained.load_pretrained`).
+    Backbones over torchvision models also take ``weights='<torchvision
+    weight enum>'`` (``'ResNet50_Weights.IMAGENET1K_V2'``): the file in
+    torchvision's cache, ``$TORCH_HOME/hub/checkpoints/<its file name>``
+    (:func:`~mtlbox.models.backbones.pretrained.torchvision_weights_path`),
+    never downloaded.
+
+    ``with_cp=True`` (set by subclasses through :meth:`_setup`) runs each
+    block of the stem and stages under activation checkpointing
+    (:func:`checkpoint_call`): less memory for one more forward pass.
     """
 
     #: keys of a full torchvision state dict that the backbone drops
     #: (classifier, truncated tail); overridden by subclasses.
     ignored_prefixes: Sequence[str] = ()
+    #: ``weights`` enum classes this backbone accepts (e.g.
+    #: ``('ResNet50_Weights', )``); empty: ``weights`` is not supported
+    weight_enums: Sequence[str] = ()
+    with_cp: bool = False
+    weights: Optional[str] = None
 
     def _check_out_indices(self, out_indices, num_stages) -> tuple:
         """Validate ``out_indices`` against the full stage count; returns
@@ -59,9 +122,28 @@ class StagedBackbone(BaseModule):
                 'increasing (finest first)')
         return out_indices
 
-    def _setup(self, out_indices, frozen_stages, norm_eval):
+    def _set_weights(self, weights: Optional[str]) -> None:
+        """Check a torchvision weight enum name against
+        :attr:`weight_enums` (the file is looked up in ``init_weights``)."""
+        if weights is None:
+            self.weights = None
+            return
+        enum = str(weights).split('.')[0]
+        if enum not in self.weight_enums:
+            raise ValueError(
+                f'{type(self).__name__} weights={weights!r}: this '
+                f'architecture takes {" or ".join(self.weight_enums)}'
+                f' (e.g. {self.weight_enums[0]}.IMAGENET1K_V1)'
+                if self.weight_enums else
+                f'{type(self).__name__} has no torchvision weights; use '
+                "init_cfg=dict(type='Pretrained', checkpoint=PATH)")
+        torchvision_weights_path(weights)  # a valid member, or a clear error
+        self.weights = str(weights)
+
+    def _setup(self, out_indices, frozen_stages, norm_eval, with_cp=False):
         """Call after building the (truncated) stages and setting
         ``stage_channels``."""
+        self.with_cp = bool(with_cp)
         num = len(self.stage_channels) - 1
         out_indices = self._check_out_indices(out_indices, num)
         if not -1 <= frozen_stages <= num:
@@ -82,12 +164,35 @@ class StagedBackbone(BaseModule):
         """``[stem, stage 0, ..., stage N-1]``: callables chained in order."""
         raise NotImplementedError
 
+    @staticmethod
+    def _blocks(stage: nn.Module) -> List[nn.Module]:
+        """The checkpointing units of a stage: its blocks (ResNet
+        ``BasicBlock``/``Bottleneck``, torchvision ``MBConv``/``InvertedResidual``,
+        SquadNet blocks), found through one level of ``nn.Sequential``."""
+        parts = getattr(stage, '_blocks', None)  # _FeatureStages
+        parts = list(stage) if parts is None and isinstance(
+            stage, nn.Sequential) else parts or [stage]
+        blocks = []
+        for part in parts:
+            blocks += list(part) if type(part) is nn.Sequential else [part]
+        return blocks
+
+    def _run_stage(self, stage: nn.Module, x: Tensor,
+                   stem: bool = False) -> Tensor:
+        if not self.with_cp:
+            return stage(x)
+        if stem:  # one unit: its layers are thin, their inputs as large
+            return checkpoint_call(stage, x)
+        for block in self._blocks(stage):
+            x = checkpoint_call(block, x)
+        return x
+
     def forward(self, x: Tensor) -> List[Tensor]:
         modules = self.stage_modules()
-        x = modules[0](x)
+        x = self._run_stage(modules[0], x, stem=True)
         outs = []
         for i, stage in enumerate(modules[1:]):
-            x = stage(x)
+            x = self._run_stage(stage, x)
             if i in self.out_indices:
                 outs.append(x)
         return outs
@@ -124,6 +229,15 @@ class StagedBackbone(BaseModule):
             cfgs = [cfgs]
         cfgs = list(cfgs or [])
         pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        if self.weights is not None:
+            if pretrained:
+                raise ValueError(
+                    f'{type(self).__name__} has weights={self.weights!r} '
+                    "and init_cfg type='Pretrained'; keep one")
+            pretrained = [dict(type='Pretrained',
+                               checkpoint=torchvision_weights_path(
+                                   self.weights, must_exist=True))]
+            cfgs = cfgs + pretrained
         if not pretrained:
             super().init_weights()
             return

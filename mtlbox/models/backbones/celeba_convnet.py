@@ -5,6 +5,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from .base_backbone import maybe_checkpoint
 
 
 def _conv(c_in, c_out):
@@ -29,10 +30,15 @@ class CelebAConvNet(BaseModule):
     bias, BN1d, ReLU) -> ``[N, 512, 1, 1]`` (one level, so that the
     classification heads' pooling is the identity). PyTorch's default
     initialisation, as the reference. 5,176,640 parameters.
+
+    ``with_cp=True``: activation checkpointing of the conv part and of the
+    linear part (loss and gradients unchanged).
     """
 
-    def __init__(self, in_channels: int = 3, init_cfg=None):
+    def __init__(self, in_channels: int = 3, with_cp: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         self.features = nn.Sequential(
             *_conv(in_channels, 64), nn.MaxPool2d(2),
             *_conv(64, 128), *_conv(128, 128), nn.MaxPool2d(2),
@@ -43,4 +49,5 @@ class CelebAConvNet(BaseModule):
         self.out_channels = [512]
 
     def forward(self, x: Tensor) -> List[Tensor]:
-        return [self.fc(self.features(x))[:, :, None, None]]
+        x = maybe_checkpoint(self.features, x, self.with_cp)
+        return [maybe_checkpoint(self.fc, x, self.with_cp)[:, :, None, None]]

@@ -27,6 +27,11 @@ class EfficientNetV2(TorchvisionFeatures):
         norm_eval: keep BatchNorm in eval mode while training.
         drop_path_rate: stochastic depth of torchvision (0.2 by default
             there; 0 here, set it for training from scratch).
+        weights: torchvision weight enum member, e.g.
+            ``'EfficientNet_V2_S_Weights.IMAGENET1K_V1'``: the file in
+            ``$TORCH_HOME/hub/checkpoints/`` (never downloaded).
+        with_cp: activation checkpointing per block (less memory, one
+            more forward pass; loss and gradients unchanged).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)``: a local
             torchvision state dict of the same arch (``features.*`` keys).
     """
@@ -44,6 +49,8 @@ class EfficientNetV2(TorchvisionFeatures):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.0,
+                 weights=None,
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in self._ARCHS:
@@ -53,5 +60,6 @@ class EfficientNetV2(TorchvisionFeatures):
             weights=None, stochastic_depth_prob=drop_path_rate)
         bounds, channels = self._ARCHS[arch]
         self.arch = arch
+        self.weight_enums = (f'EfficientNet_V2_{arch.upper()}_Weights', )
         self._build(net, bounds, channels, out_indices, frozen_stages,
-                    norm_eval)
+                    norm_eval, with_cp, weights)

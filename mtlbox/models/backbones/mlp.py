@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from .base_backbone import maybe_checkpoint
 
 
 @MODELS.register_module()
@@ -21,12 +22,14 @@ class MLP(BaseModule):
     Args:
         in_dim: input features D.
         hidden: widths of the layers.
+        with_cp: activation checkpointing of the layers.
     """
 
     def __init__(self, in_dim: int, hidden: Sequence[int] = (100, 100, 100,
                                                             100),
-                 init_cfg=None):
+                 with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if not hidden:
             raise ValueError('MLP needs at least one hidden layer')
         layers, width = [], in_dim
@@ -43,4 +46,4 @@ class MLP(BaseModule):
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f'MLP(in_dim={self.in_dim}) expects [B, '
                              f'{self.in_dim}] inputs, got {tuple(x.shape)}')
-        return [self.layers(x.float())]
+        return [maybe_checkpoint(self.layers, x.float(), self.with_cp)]

@@ -20,8 +20,10 @@ class MobileNetV2(TorchvisionFeatures):
 
     Args:
         widen_factor: torchvision ``width_mult`` (channels scale with it).
-        out_indices, frozen_stages, norm_eval, init_cfg: as
+        out_indices, frozen_stages, norm_eval, with_cp, init_cfg: as
             :class:`EfficientNetV2`.
+        weights: ``'MobileNet_V2_Weights.IMAGENET1K_V1'`` or ``_V2``
+            (``widen_factor=1.0``), from ``$TORCH_HOME/hub/checkpoints/``.
     """
 
     def __init__(self,
@@ -29,11 +31,14 @@ class MobileNetV2(TorchvisionFeatures):
                  widen_factor: float = 1.0,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 weights=None,
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         net = torchvision.models.mobilenet_v2(
             weights=None, width_mult=widen_factor)
         bounds = (0, 2, 4, 7, 14, 18)
         channels = [net.features[i - 1].out_channels for i in bounds[1:]]
+        self.weight_enums = ('MobileNet_V2_Weights', )
         self._build(net, bounds, channels, out_indices, frozen_stages,
-                    norm_eval)
+                    norm_eval, with_cp, weights)

@@ -21,8 +21,10 @@ class MobileNetV3(TorchvisionFeatures):
 
     Args:
         arch: ``'large'`` or ``'small'``.
-        out_indices, frozen_stages, norm_eval, init_cfg: as
+        out_indices, frozen_stages, norm_eval, with_cp, init_cfg: as
             :class:`EfficientNetV2`.
+        weights: ``'MobileNet_V3_Large_Weights.IMAGENET1K_V1'`` (or
+            ``_Small_``), from ``$TORCH_HOME/hub/checkpoints/``.
     """
 
     _ARCHS = {
@@ -35,6 +37,8 @@ class MobileNetV3(TorchvisionFeatures):
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 weights=None,
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in self._ARCHS:
@@ -43,5 +47,6 @@ class MobileNetV3(TorchvisionFeatures):
         net = getattr(torchvision.models, f'mobilenet_v3_{arch}')(weights=None)
         bounds, channels = self._ARCHS[arch]
         self.arch = arch
+        self.weight_enums = (f'MobileNet_V3_{arch.capitalize()}_Weights', )
         self._build(net, bounds, channels, out_indices, frozen_stages,
-                    norm_eval)
+                    norm_eval, with_cp, weights)

@@ -1,4 +1,5 @@
 """Local pretrained weights: never a download, always a clear error."""
+import os
 import os.path as osp
 from typing import Callable, Optional, Sequence
 
@@ -11,6 +12,44 @@ class PretrainedWeightsError(KeyError):
 
     def __str__(self):  # KeyError would repr() the message
         return str(self.args[0])
+
+
+def torchvision_weights_path(weights: str, must_exist: bool = False) -> str:
+    """Where torchvision keeps the file of a weight enum member:
+    ``$TORCH_HOME/hub/checkpoints/<basename of Weights.url>`` (``TORCH_HOME``
+    defaults to ``$XDG_CACHE_HOME/torch``, i.e. ``~/.cache/torch``; this is
+    ``torch.hub.get_dir()``, where ``torchvision.models.resnet50(
+    weights=...)`` saves what it downloads). Nothing is downloaded.
+
+    Args:
+        weights: ``'<Enum>.<member>'``, e.g.
+            ``'EfficientNet_V2_S_Weights.IMAGENET1K_V1'``.
+        must_exist: raise ``FileNotFoundError`` naming the path and the URL
+            when the file is not there.
+    """
+    import torch.hub
+    import torchvision
+    try:
+        enum = torchvision.models.get_weight(str(weights))
+    except (ValueError, KeyError, AttributeError) as err:
+        raise ValueError(
+            f'weights={weights!r} is not a torchvision weight enum member; '
+            "write it as torchvision names it, e.g. "
+            "'EfficientNet_V2_S_Weights.IMAGENET1K_V1' or "
+            f"'ResNet50_Weights.IMAGENET1K_V2' ({err})") from None
+    path = osp.join(torch.hub.get_dir(), 'checkpoints',
+                    osp.basename(enum.url))
+    if must_exist and not osp.isfile(path):
+        home = os.environ.get('TORCH_HOME')
+        raise FileNotFoundError(
+            f'weights={weights!r}: {path} not found (TORCH_HOME='
+            f'{home or "unset, ~/.cache/torch"}). mtlbox never downloads: '
+            f'put torchvision\'s file there ({enum.url}, e.g. copied from '
+            'the same path of a machine that has run torchvision with these '
+            "weights), set TORCH_HOME to the folder that holds "
+            "hub/checkpoints/, or use init_cfg=dict(type='Pretrained', "
+            'checkpoint=PATH)')
+    return path
 
 
 def _read_state_dict(path: str) -> dict:

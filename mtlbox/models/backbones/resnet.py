@@ -29,6 +29,11 @@ class ResNet(StagedBackbone):
             (depth >= 50 only).
         frozen_stages: -1 none, 0 the stem, k the stem and stages 0..k-1.
         norm_eval: keep BatchNorm in eval mode while training.
+        weights: torchvision weight enum member, e.g.
+            ``'ResNet50_Weights.IMAGENET1K_V2'``: the file in
+            ``$TORCH_HOME/hub/checkpoints/`` (never downloaded).
+        with_cp: activation checkpointing per residual block (less memory,
+            one more forward pass; loss and gradients unchanged).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` with a local
             torchvision state dict (``conv1``/``bn1``/``layerN`` keys are
             mapped onto ``stem``/``layers``; ``fc`` and stages after the
@@ -43,6 +48,8 @@ class ResNet(StagedBackbone):
                  dilations: Sequence[bool] = (False, False, False),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 weights=None,
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if depth not in _ARCHS:
@@ -67,7 +74,9 @@ class ResNet(StagedBackbone):
         expansion = 4 if depth >= 50 else 1
         self.stage_channels = [64] + [
             64 * 2**i * expansion for i in range(last + 1)]
-        self._setup(out_indices, frozen_stages, norm_eval)
+        self._setup(out_indices, frozen_stages, norm_eval, with_cp)
+        self.weight_enums = (f'ResNet{depth}_Weights', )
+        self._set_weights(weights)
 
     def stage_modules(self):
         return [self.stem] + list(self.layers)

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from .base_backbone import maybe_checkpoint
 
 
 def segnet_conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -69,11 +70,14 @@ class SegNet(BaseModule):
         in_channels: image channels.
         widths: the five stage widths.
         out: ``'decoder'`` or ``'all'``.
+        with_cp: activation checkpointing of every conv block (less
+            memory, one more forward pass; loss and gradients unchanged).
     """
 
     def __init__(self, in_channels: int = 3,
                  widths: Sequence[int] = (64, 128, 256, 512, 512),
-                 out: str = 'decoder', init_cfg=None):
+                 out: str = 'decoder', with_cp: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         w = list(widths)
         if len(w) != 5:
@@ -81,6 +85,7 @@ class SegNet(BaseModule):
         if out not in ('decoder', 'all'):
             raise ValueError(f"SegNet out={out!r}: use 'decoder' or 'all'")
         self.widths, self.out = w, out
+        self.with_cp = with_cp
         self.enc_in = nn.ModuleList(
             segnet_conv(in_channels if i == 0 else w[i - 1], w[i])
             for i in range(5))
@@ -102,9 +107,10 @@ class SegNet(BaseModule):
 
     def forward(self, x: Tensor) -> List[Tensor]:
         enc_in, enc_out, indices, sizes = [], [], [], []
+        cp = self.with_cp
         for i in range(5):
-            enc_in.append(self.enc_in[i](x))
-            enc_out.append(self.enc_conv[i](enc_in[-1]))
+            enc_in.append(maybe_checkpoint(self.enc_in[i], x, cp))
+            enc_out.append(maybe_checkpoint(self.enc_conv[i], enc_in[-1], cp))
             sizes.append(enc_out[-1].shape[-2:])
             x, idx = F.max_pool2d(enc_out[-1], 2, 2, return_indices=True)
             indices.append(idx)
@@ -113,7 +119,8 @@ class SegNet(BaseModule):
             i = 4 - j  # the encoder stage this decoder step mirrors
             dec_up.append(F.max_unpool2d(x, indices[i], 2, 2,
                                          output_size=sizes[i]))
-            x = self.dec_conv[i](self.dec_in[i](dec_up[-1]))
+            x = maybe_checkpoint(self.dec_in[i], dec_up[-1], self.with_cp)
+            x = maybe_checkpoint(self.dec_conv[i], x, self.with_cp)
             dec_out.append(x)
         if self.out == 'decoder':
             return [x]

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from .base_backbone import maybe_checkpoint
 
 
 @MODELS.register_module()
@@ -27,13 +28,16 @@ class SmallConvNet(BaseModule):
         fc_channels: width of the shared linear layer (None: no layer).
         input_size: (H, W) the linear layer is sized for (needed only with
             ``fc_channels``).
+        with_cp: activation checkpointing of the conv and linear parts.
     """
 
     def __init__(self, in_channels: int = 1,
                  channels: Sequence[int] = (10, 20),
                  fc_channels: Optional[int] = 50,
-                 input_size: Sequence[int] = (28, 28), init_cfg=None):
+                 input_size: Sequence[int] = (28, 28),
+                 with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         layers, c = [], in_channels
         h, w = input_size
         for out in channels:
@@ -60,7 +64,7 @@ class SmallConvNet(BaseModule):
                              'need in_channels=1 and a one-channel data '
                              'preprocessor (mean=(m, ), std=(s, ), '
                              'bgr_to_rgb=False)')
-        x = self.features(x)
+        x = maybe_checkpoint(self.features, x, self.with_cp)
         if self.fc is None:
             return [x]
         if tuple(x.shape[-2:]) != self.map_size:
@@ -68,4 +72,5 @@ class SmallConvNet(BaseModule):
                              f'{self.map_size} maps, got {tuple(x.shape[-2:])}'
                              '; set input_size to the image size (and '
                              'pad_size_divisor=1 in the data preprocessor)')
-        return [self.fc(torch.flatten(x, 1))[..., None, None]]
+        return [maybe_checkpoint(self.fc, torch.flatten(x, 1),
+                                 self.with_cp)[..., None, None]]

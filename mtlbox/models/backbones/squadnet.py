@@ -174,6 +174,9 @@ class SquadNet(StagedBackbone):
         shuffle: channel shuffle per level (bool or one per level).
         ratio: hidden-width ratio of the point-wise aggregation.
         out_indices: levels to return.
+        with_cp: activation checkpointing of the stem and of every block
+            (the experts, aggregation and downsampling of each): less
+            memory, one more forward pass; loss and gradients unchanged.
         frozen_stages, norm_eval, init_cfg: see :class:`StagedBackbone`.
     """
 
@@ -189,6 +192,7 @@ class SquadNet(StagedBackbone):
                  out_indices: Sequence[int] = (2, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if num_tasks < 1 or num_shared < 0:
@@ -223,7 +227,7 @@ class SquadNet(StagedBackbone):
             self.levels.append(nn.Sequential(*blocks))
         self.stage_channels = [c] + [c * 2**i for i in range(len(depths))]
         self.group_channels = [channels * 2**i for i in range(len(depths))]
-        self._setup(out_indices, frozen_stages, norm_eval)
+        self._setup(out_indices, frozen_stages, norm_eval, with_cp)
 
     def stage_modules(self) -> List[nn.Module]:
         return [self.stem] + list(self.levels)

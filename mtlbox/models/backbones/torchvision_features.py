@@ -42,7 +42,7 @@ class TorchvisionFeatures(StagedBackbone):
     ignored_prefixes: Tuple[str, ...] = ('classifier.', )
 
     def _build(self, net, bounds, stage_channels, out_indices, frozen_stages,
-               norm_eval):
+               norm_eval, with_cp=False, weights=None):
         last = self._check_out_indices(out_indices, len(bounds) - 2)[-1]
         bounds = bounds[:last + 3]
         stage_channels = stage_channels[:last + 2]
@@ -51,7 +51,8 @@ class TorchvisionFeatures(StagedBackbone):
             f'features.{i}.' for i in range(bounds[-1], len(net.features)))
         self._bounds = tuple(bounds)
         self.stage_channels = list(stage_channels)
-        self._setup(out_indices, frozen_stages, norm_eval)
+        self._setup(out_indices, frozen_stages, norm_eval, with_cp)
+        self._set_weights(weights)
 
     def stage_modules(self):
         b = self._bounds

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from ..backbones.base_backbone import maybe_checkpoint
 
 
 def _conv_bn_relu(cin, cout, k=1, dilation=1):
@@ -40,12 +41,16 @@ class ASPP(BaseModule):
         dilations: atrous rates (DeepLab-v3 at output stride 8: 12, 24, 36).
         dropout: dropout after the projection (torchvision: 0.5).
         in_index: which input level to use.
+        with_cp: activation checkpointing of every branch and of the
+            projection.
     """
 
     def __init__(self, in_channels: int, channels: int = 256,
                  dilations: Sequence[int] = (12, 24, 36),
-                 dropout: float = 0.5, in_index: int = -1, init_cfg=None):
+                 dropout: float = 0.5, in_index: int = -1,
+                 with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if not isinstance(in_channels, int):
             raise TypeError(f'ASPP in_channels={in_channels} must be one int '
                             '(the channels of the level in_index)')
@@ -61,7 +66,8 @@ class ASPP(BaseModule):
 
     def forward(self, feats: List[Tensor]) -> List[Tensor]:
         x = feats[self.in_index]
-        outs = [b(x) for b in self.branches]
+        cp = self.with_cp
+        outs = [maybe_checkpoint(b, x, cp) for b in self.branches]
         pooled = F.adaptive_avg_pool2d(x, 1)
         conv, bn, relu = self.image_pool
         if self.training and x.shape[0] == 1:
@@ -72,4 +78,4 @@ class ASPP(BaseModule):
         else:
             pooled = self.image_pool(pooled)
         outs.append(pooled.expand(-1, -1, *x.shape[-2:]))
-        return [self.project(torch.cat(outs, dim=1))]
+        return [maybe_checkpoint(self.project, torch.cat(outs, dim=1), cp)]

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mtlbox.registry import MODELS
+from ..backbones.base_backbone import maybe_checkpoint
 
 
 @MODELS.register_module()
@@ -16,11 +17,13 @@ class FPN(BaseModule):
     Args:
         in_channels: channels of each input level (finest first).
         out_channels: channels of every output level.
+        with_cp: activation checkpointing of every lateral and output conv.
     """
 
     def __init__(self, in_channels: List[int], out_channels: int = 64,
-                 init_cfg=None):
+                 with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         self.lateral = nn.ModuleList(
             nn.Conv2d(c, out_channels, 1) for c in in_channels)
         self.output = nn.ModuleList(
@@ -34,8 +37,11 @@ class FPN(BaseModule):
         if len(feats) != len(self.lateral):
             raise ValueError(f'FPN built for {len(self.lateral)} levels got '
                              f'{len(feats)}')
-        laterals = [conv(x) for conv, x in zip(self.lateral, feats)]
+        cp = self.with_cp
+        laterals = [maybe_checkpoint(conv, x, cp)
+                    for conv, x in zip(self.lateral, feats)]
         for i in range(len(laterals) - 1, 0, -1):
             laterals[i - 1] = laterals[i - 1] + F.interpolate(
                 laterals[i], size=laterals[i - 1].shape[-2:], mode='nearest')
-        return [conv(x) for conv, x in zip(self.output, laterals)]
+        return [maybe_checkpoint(conv, x, cp)
+                for conv, x in zip(self.output, laterals)]

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlbox.registry import MODELS
+from ..backbones.base_backbone import maybe_checkpoint
 
 
 class MBConv(nn.Sequential):
@@ -65,11 +66,14 @@ class TRIV2BiFPN(BaseModule):
             ``[64, 160, 256]`` at strides 8/16/32).
         out_channels: common width (VMM: 64).
         num_repeats: stacked passes (VMM: 2).
+        with_cp: activation checkpointing of every transition and MBConv.
     """
 
     def __init__(self, in_channels: Sequence[int], out_channels: int = 64,
-                 num_repeats: int = 2, init_cfg=None):
+                 num_repeats: int = 2, with_cp: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if len(in_channels) < 2:
             raise ValueError(f'TRIV2BiFPN in_channels={in_channels} needs at '
                              'least two levels')
@@ -92,13 +96,16 @@ class TRIV2BiFPN(BaseModule):
                              f'levels (in_channels={self.in_channels}) got '
                              f'{len(feats)} maps; match the backbone '
                              'out_indices')
-        x = [t(f) for t, f in zip(self.transitions, feats)]
+        cp = self.with_cp
+        x = [maybe_checkpoint(t, f, cp)
+             for t, f in zip(self.transitions, feats)]
         for convs in self.bottom_up:
             top_down = [x[-1]]
             for level in reversed(x[:-1]):
                 top_down.insert(0, level + _resize_to(top_down[0], level))
             out = [top_down[0]]
             for level, conv in zip(top_down[1:], convs):
-                out.append(level + _resize_to(conv(out[-1]), level))
+                out.append(level + _resize_to(
+                    maybe_checkpoint(conv, out[-1], cp), level))
             x = out
         return x
