@@ -98,6 +98,52 @@ def test_f1_on_hand_counted_cases():
     np.testing.assert_allclose(f1, [2 / 3, 0.0, 1.0], atol=1e-7)
 
 
+def test_f1_metric_counts_over_the_split():
+    import torch
+
+    from mtlbox.evaluation import BinaryF1Metric
+    metric = BinaryF1Metric(task='Smiling', label_index=1)
+    # (prediction, ground truth of entry 1): tp 2, fp 1, fn 1, tn 1
+    # P = 2/3, R = 2/3, F1 = 2/3
+    for pred, gt in ((1, 1), (1, 1), (1, 0), (0, 1), (0, 0)):
+        metric.process({}, [{
+            'gt_label': {'label': torch.tensor([0, gt, 1])},
+            'pred_label_Smiling': {'label': torch.tensor([pred])}}])
+    out = metric.evaluate(5)
+    assert out == {'Smiling/f1': pytest.approx(2 / 3, abs=1e-7)}
+
+
+def test_binary_head_is_one_logit_with_bce():
+    import torch
+    from mmengine.structures import LabelData
+
+    from mtlbox.models import BinaryClsHead
+    from mtlbox.structures import MTLDataSample
+    head = BinaryClsHead(in_channels=4, label_index=2)
+    head.task = 'Young'
+    assert sum(p.numel() for p in head.parameters()) == 5
+    with torch.no_grad():
+        head.fc.weight.copy_(torch.tensor([[1.0, -1.0, 0.5, 0.0]]))
+        head.fc.bias.fill_(0.25)
+    feats = [torch.tensor([[1.0, 0.0, 2.0, 3.0],
+                           [0.0, 2.0, 0.0, 1.0]])[:, :, None, None]]
+    samples = []
+    for label in ([0, 0, 1], [1, 1, 0]):
+        sample = MTLDataSample(metainfo=dict(labeled_tasks=['Young']))
+        sample.gt_label = LabelData(label=torch.tensor(label))
+        samples.append(sample)
+    # logits 1 + 1 + 0.25 = 2.25 (label 1) and -2 + 0.25 = -1.75 (label 0)
+    expected = (math.log(1 + math.exp(-2.25)) +
+                math.log(1 + math.exp(-1.75))) / 2
+    loss = head.loss(feats, samples)['loss_bce']
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    head.predict(feats, samples)
+    assert samples[0].pred_label_Young.label.tolist() == [1]
+    assert samples[1].pred_label_Young.label.tolist() == [0]
+    assert samples[0].pred_label_Young.score.item() == pytest.approx(
+        1 / (1 + math.exp(-2.25)))
+
+
 def test_the_recipe_and_the_published_baselines_agree_on_the_tasks():
     from mtlbox.datasets.celeba import CELEBA_ATTRIBUTES
     from mtlbox.evaluation.baselines import PUBLISHED_BASELINES
