@@ -79,16 +79,25 @@ def batch_orders(num_train: int, batch_size: int, iters: int, seed: int):
 
 
 # ------------------------------------------------------------------ model
-TRUNK = dict(backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
-             neck=dict(type='FPN', in_channels=[128, 256, 512],
-                       out_channels=64))
+TRUNKS = dict(
+    # ResNet-18 + mtlbox's FPN (the synth twin's trunk)
+    r18_fpn=dict(backbone=dict(type='ResNet', depth=18, out_indices=(1, 2, 3)),
+                 neck=dict(type='FPN', in_channels=[128, 256, 512],
+                           out_channels=64)),
+    # the flagship's trunk: EfficientNet-V2-S + TRIV2-BiFPN (VMM, AMTL)
+    vmm=dict(backbone=dict(type='EfficientNetV2', arch='s',
+                           out_indices=(1, 2, 3)),
+             neck=dict(type='TRIV2BiFPN', in_channels=[64, 160, 256],
+                       out_channels=64, num_repeats=2)))
+TRUNK = TRUNKS['r18_fpn']  # set by --trunk
 PREPROCESSOR = dict(type='MTLDataPreprocessor', mean=(123.675, 116.28, 103.53),
                     std=(58.395, 57.12, 57.375), bgr_to_rgb=True,
                     pad_size_divisor=32)
 
 
 class Trunk(nn.Module):
-    """ResNet-18 + FPN returning torchvision's ``OrderedDict`` of levels."""
+    """The trunk (backbone + neck at strides 8/16/32, 64 channels) returning
+    torchvision's ``OrderedDict`` of levels."""
 
     out_channels = 64
 
@@ -310,6 +319,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--log-every', type=int, default=25)
+    p.add_argument('--trunk', choices=sorted(TRUNKS), default='r18_fpn',
+                   help='shared trunk: r18_fpn (the synth twin\'s) or vmm '
+                   '(the flagship\'s EfficientNet-V2-S + TRIV2-BiFPN)')
     p.add_argument('--atss-cfg', type=json.loads, default={},
                    help='JSON overrides of the ATSSDetHead config, e.g. '
                    '\'{"num_convs": 4}\' (default: the synth twin\'s head)')
@@ -325,7 +337,9 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    global TRUNK
     args = parse_args(argv)
+    TRUNK = TRUNKS[args.trunk]
     torch.set_num_threads(args.threads)
     register_all_modules()
 
@@ -342,7 +356,8 @@ def main(argv=None):
         results[kind] = run_one(kind, trunk_state, train, val, orders, args,
                                 log)
     table = format_table(results, args.eval_at)
-    print(f'# det_parity: {args.iters} iterations, batch {args.batch_size}, '
+    print(f'# det_parity: {args.trunk} trunk, {args.iters} iterations, '
+          f'batch {args.batch_size}, '
           f'{args.img_size[0]}x{args.img_size[1]}, {args.train_size} train / '
           f'{args.val_size} val scenes, {args.threads} thread(s); '
           'COCO AP50 / AP on the val split')
