@@ -60,7 +60,7 @@ def main(argv=None):
                                source=args.source,
                                cfg_options=args.cfg_options)
     os.makedirs(args.out_dir, exist_ok=True)
-    records, taken, times = [], set(), []
+    records, taken, times, totals = [], set(), [], []
     for index, path in enumerate(files):
         start = time.perf_counter()
         sample = inferencer.predict_samples(path)[0]
@@ -83,11 +83,14 @@ def main(argv=None):
             cv2.imwrite(osp.join(args.out_dir, name), panel[..., ::-1])
             record['panel'] = name
         records.append(record)
-        print(f'{path}: {times[-1]:.2f} s', file=sys.stderr)
+        totals.append(time.perf_counter() - start)
+        print(f'{path}: model {times[-1]:.2f} s, with the panel and files '
+              f'{totals[-1]:.2f} s', file=sys.stderr)
     with open(osp.join(args.out_dir, 'predictions.json'), 'w') as f:
         json.dump(records, f, indent=1)
-    print(f'{len(files)} image(s) -> {args.out_dir} (model time per image: '
-          f'mean {np.mean(times):.2f} s, first {times[0]:.2f} s)')
+    print(f'{len(files)} image(s) -> {args.out_dir} (per image: model '
+          f'{np.mean(times):.2f} s, with the panel and files '
+          f'{np.mean(totals):.2f} s; the first {totals[0]:.2f} s)')
 
 
 if __name__ == '__main__':

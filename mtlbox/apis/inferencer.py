@@ -177,7 +177,10 @@ class MTLInferencer:
     Args:
         config: config file (or a loaded ``Config``).
         checkpoint: ``.pth`` checkpoint (a state dict under
-            ``state_dict``); ``None`` keeps the initial weights.
+            ``state_dict``); an ``.onnx`` file of
+            ``tools/deploy/export_onnx.py`` (the network then runs in
+            onnxruntime, pre- and post-processing as for PyTorch); ``None``
+            keeps the initial weights.
         device: ``'cpu'``, ``'cuda'``...; default CUDA when available.
         tasks: tasks to predict (default all; a list or ``'det,seg'``); the
             others' heads do not run.
@@ -224,7 +227,15 @@ class MTLInferencer:
         self.device = torch.device(device)
         self.model = MODELS.build(cfg.model)
         meta = {}
-        if checkpoint is not None:
+        self.session = None
+        if checkpoint is not None and os.fspath(checkpoint).endswith(
+                '.onnx'):
+            # the graph of tools/deploy/export_onnx.py; the model built from
+            # the config only pre- and post-processes (no weights needed)
+            import onnxruntime
+            self.session = onnxruntime.InferenceSession(
+                os.fspath(checkpoint), providers=['CPUExecutionProvider'])
+        elif checkpoint is not None:
             ckpt = safe_load(os.fspath(checkpoint), map_location='cpu')
             state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
                 else ckpt
@@ -274,11 +285,23 @@ class MTLInferencer:
         out = []
         for batch in self.preprocess(images):
             inputs = batch['inputs']
-            raw = dict(zip(raw_output_names(self.network, inputs),
-                           self.network(inputs)))
+            raw = self.raw_outputs(inputs)
             out += decode_raw_outputs(self.model, raw, batch['data_samples'],
                                       inputs, self.tasks)
         return out
+
+    def raw_outputs(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``{name: raw tensor}`` of the network on a pre-processed batch:
+        the PyTorch model, or the ONNX session when the checkpoint is an
+        ``.onnx`` file."""
+        if self.session is None:
+            return dict(zip(raw_output_names(self.network, inputs),
+                            self.network(inputs)))
+        names = [o.name for o in self.session.get_outputs()]
+        wanted = [n for n in names if n.split('.', 1)[0] in self.tasks]
+        values = self.session.run(wanted, {
+            'inputs': inputs.detach().cpu().numpy().astype(np.float32)})
+        return {n: torch.from_numpy(v) for n, v in zip(wanted, values)}
 
     def __call__(self, images) -> List[dict]:
         return [self.to_result(s) for s in self.predict_samples(images)]

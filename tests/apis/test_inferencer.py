@@ -288,3 +288,23 @@ def test_pipeline_of_a_partial_dataset_leaves_out_annotations():
     assert meta['sources']['VOC']['classes'][0] == 'aeroplane'
     assert dataset_metainfo(cfg, dict(dataset_meta=dict(classes=('a', )))) \
         == dict(classes=('a', ))
+
+
+def test_enhanced_image_is_rgb_in_the_original_frame(tmp_path):
+    """A residual enhancement head starts at zero, so its prediction is the
+    input image itself: RGB in [0, 1] at the image's size, whatever the
+    channel order of the array given."""
+    from mtlbox.apis import MTLInferencer
+    cfg = tmp_path / 'enhance.py'
+    cfg.write_text(CONFIG + "model['heads'] = dict(enhance=dict("
+                   "type='EnhanceHead', in_channels=[16] * 3, channels=8))\n"
+                   "test_dataloader['dataset']['pipeline'] = ["
+                   "dict(type='PackMTLInputs')]\n")  # padding only
+    image = (np.random.default_rng(0).random((50, 70, 3)) * 255).astype(
+        np.uint8)
+    for order, as_rgb in (('bgr', image[..., ::-1]), ('rgb', image)):
+        inferencer = MTLInferencer(str(cfg), None, device='cpu',
+                                   color_order=order)
+        pred = inferencer(image)[0]['predictions']['enhance']['image']
+        assert pred.shape == (50, 70, 3)
+        np.testing.assert_allclose(pred, as_rgb / 255.0, atol=1e-6)

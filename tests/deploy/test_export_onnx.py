@@ -105,7 +105,21 @@ def test_amtl_synth_model_dynamo_export(tmp_path):
         'seg', 'depth']
     assert json.loads(meta['mtlbox.output_names']) == names
     assert meta['mtlbox.pad_size_divisor'] == '32'
-    _check(AMTL, ckpt, str(out), names)
+    torch_inferencer, _ = _check(AMTL, ckpt, str(out), names)
+    # the inferencer runs the ONNX file with the same pre/post-processing
+    from mtlbox.apis import MTLInferencer
+    images = _synth_images()
+    via_onnx = MTLInferencer(AMTL, str(out), device='cpu',
+                             batch_size=2)(images)
+    via_torch = torch_inferencer(images)
+    for a, b in zip(via_onnx, via_torch):
+        np.testing.assert_allclose(a['predictions']['depth']['depth'],
+                                   b['predictions']['depth']['depth'],
+                                   atol=1e-4)
+        n = min(len(a['predictions']['det']['scores']), 20)
+        np.testing.assert_allclose(a['predictions']['det']['scores'][:n],
+                                   b['predictions']['det']['scores'][:n],
+                                   atol=1e-4)
 
 
 def test_demo_model_export_and_torchscript(tmp_path):
