@@ -10,5 +10,6 @@ from .raw_outputs import (RawOutputModel, decode_raw_outputs, flatten_raw,
 
 __all__ = ['MTLInferencer', 'InferenceInputError', 'IMAGE_EXTENSIONS',
            'collect_images', 'dataset_metainfo', 'inference_pipeline',
-           'task_prediction', 'result_to_json', 'RawOutputModel', 'decode_raw_outputs',
-           'flatten_raw', 'unflatten_raw', 'raw_output_names', 'replaying']
+           'task_prediction', 'result_to_json', 'RawOutputModel',
+           'decode_raw_outputs', 'flatten_raw', 'unflatten_raw',
+           'raw_output_names', 'replaying']
