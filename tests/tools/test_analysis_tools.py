@@ -94,7 +94,7 @@ def test_compare_runs_table_with_seeds_and_delta_m(tmp_path):
 
 def test_grad_conflict_cosines_match_autograd():
     import torch
-    from grad_conflict import task_cosines
+    from mtlbox.engine.hooks.grad_conflict_hook import task_cosines
 
     from tests.models.test_multitask_model import batch, tiny_model
     model = tiny_model()
