@@ -1,0 +1,229 @@
+"""Step time and peak memory of mtlbox's balancers against the number of tasks.
+
+A CelebA-like problem: ResNet-18 (random init) on 64x64 images, hard
+sharing, T binary attribute heads (``BinaryClsHead``: global average pool,
+``Linear(512, 1)``, BCE), for T in ``--sizes`` (2, 5, 10, 20, 40). For each T
+one model is built and ``MultiTaskModel.train_step`` (Adam) is timed for
+
+- ``EW``: the plain sum, one backward pass;
+- ``PCGrad``: a gradient-level method, T backward passes through the trunk;
+- ``MGDA-UB``: feature level, T backward passes through the heads only, one
+  through the trunk;
+
+round-robin (every round times one step of each), median over the rounds
+after warm-up. Memory is the peak resident set size (RSS, ``/proc/self/
+statm`` polled every millisecond by a thread) during a step minus the RSS
+just before it, the largest over the rounds: what a step adds on top of the
+model, the batch and the optimiser state (torch's CPU allocations are not
+seen by ``tracemalloc``, hence RSS). Prints the table and, if matplotlib
+is importable, draws both against T into ``--plot``. Usage::
+
+    python tools/benchmark/task_scaling.py [--sizes 2,5,10,20,40] \\
+        [--steps 2] [--warmup 1] [--batch-size 8] \\
+        [--plot docs/img/task_scaling.png]
+
+The defaults are sized for about 3-4 minutes on one CPU thread (estimated
+from the batch-16 run, not timed; PCGrad at T = 40 is most of it); the
+figures in docs/balancers.md use ``--batch-size 16 --steps 3``, 18 minutes
+on a loaded 2-core machine.
+
+Threads default to 1 (``--threads``), so ratios are stable on a shared
+machine.
+"""
+import argparse
+import os
+import os.path as osp
+import statistics
+import sys
+import threading
+import time
+
+import torch
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+import mtlbox  # noqa: E402
+from mtlbox.registry import BALANCERS, MODELS  # noqa: E402
+
+METHODS = (('EW', dict(type='EW')), ('PCGrad', dict(type='PCGrad')),
+           ('MGDA-UB', dict(type='MGDA-UB')))
+IMG = 64
+PAGE = os.sysconf('SC_PAGE_SIZE')
+
+
+def task_names(num):
+    return [f'attr{i:02d}' for i in range(num)]
+
+
+def build_model(num_tasks):
+    return MODELS.build(dict(
+        type='MultiTaskModel',
+        data_preprocessor=dict(type='MTLDataPreprocessor',
+                               mean=(0.0, 0.0, 0.0),
+                               std=(255.0, 255.0, 255.0), bgr_to_rgb=True,
+                               pad_size_divisor=1),
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        architecture=dict(type='HPS'),
+        heads={name: dict(type='BinaryClsHead', in_channels=512,
+                          label_index=i)
+               for i, name in enumerate(task_names(num_tasks))},
+        balancer=dict(type='EW')))
+
+
+def make_batches(num_tasks, batch_size, num, seed=0):
+    """Random 64x64 images, every attribute labelled with a random 0/1."""
+    from mmengine.structures import LabelData
+
+    from mtlbox.structures import MTLDataSample
+    gen = torch.Generator().manual_seed(seed)
+    tasks = task_names(num_tasks)
+    batches = []
+    for _ in range(num):
+        inputs, samples = [], []
+        for _ in range(batch_size):
+            inputs.append(torch.randint(0, 256, (3, IMG, IMG), generator=gen,
+                                        dtype=torch.uint8))
+            sample = MTLDataSample(metainfo=dict(
+                labeled_tasks=tasks, img_shape=(IMG, IMG),
+                ori_shape=(IMG, IMG)))
+            sample.gt_label = LabelData(label=torch.randint(
+                0, 2, (num_tasks, ), generator=gen))
+            samples.append(sample)
+        batches.append(dict(inputs=inputs, data_samples=samples))
+    return batches
+
+
+def rss():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+class PeakRSS:
+    """Highest RSS seen while the block runs (polled by a thread)."""
+
+    def __enter__(self):
+        self.start = self.peak = rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self):
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss())
+
+    @property
+    def delta(self):
+        return self.peak - self.start
+
+
+def measure(num_tasks, args):
+    """{method: (median seconds, max peak RSS delta in bytes)} for T."""
+    from mmengine.optim import OptimWrapper
+    torch.manual_seed(0)
+    model = build_model(num_tasks)
+    model.train()
+    tasks = task_names(num_tasks)
+    balancers = {name: BALANCERS.build(dict(cfg, tasks=tasks))
+                 for name, cfg in METHODS}
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
+    wrapper = OptimWrapper(optimizer)
+    batches = make_batches(num_tasks, args.batch_size, 2)
+    times = {name: [] for name in balancers}
+    peaks = {name: 0 for name in balancers}
+    for round_ in range(args.warmup + args.steps):
+        for name, balancer in balancers.items():
+            model.balancer = balancer
+            optimizer.zero_grad(set_to_none=True)
+            batch = batches[round_ % len(batches)]
+            with PeakRSS() as mem:
+                start = time.perf_counter()
+                model.train_step(batch, wrapper)
+                elapsed = time.perf_counter() - start
+            if round_ >= args.warmup:
+                times[name].append(elapsed)
+                peaks[name] = max(peaks[name], mem.delta)
+    return {n: (statistics.median(times[n]), peaks[n]) for n in balancers}
+
+
+def format_table(results):
+    lines = [f'{"T":>3}  {"method":<9}{"ms/step":>10}{"/ EW":>8}'
+             f'{"peak RSS +MiB":>15}']
+    for num_tasks, row in results.items():
+        base = row['EW'][0]
+        for name, (sec, peak) in row.items():
+            lines.append(f'{num_tasks:>3}  {name:<9}{sec * 1e3:>10.1f}'
+                         f'{sec / base:>8.2f}{peak / 2**20:>15.1f}')
+    return lines
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('matplotlib not importable: no plot', flush=True)
+        return
+    sizes = list(results)
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for name, _ in METHODS:
+        ax_t.plot(sizes, [results[t][name][0] / results[t]['EW'][0]
+                          for t in sizes], marker='o', label=name)
+        ax_m.plot(sizes, [results[t][name][1] / 2**20 for t in sizes],
+                  marker='o', label=name)
+    ax_t.set(xlabel='tasks T', ylabel='step time / EW step',
+             xscale='log', xticks=sizes, xticklabels=sizes)
+    ax_m.set(xlabel='tasks T', ylabel='peak RSS during a step [+MiB]',
+             xscale='log', xticks=sizes, xticklabels=sizes)
+    for ax in (ax_t, ax_m):
+        ax.minorticks_off()
+    ax_t.legend()
+    ax_t.grid(alpha=0.3)
+    ax_m.grid(alpha=0.3)
+    fig.suptitle('ResNet-18 at 64x64, T Linear(512, 1) BCE heads (CPU)')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f'plot: {path}', flush=True)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--sizes', default='2,5,10,20,40',
+                        help='comma-separated numbers of tasks')
+    parser.add_argument('--steps', type=int, default=2,
+                        help='timed rounds per T (the median is reported)')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--plot', default='',
+                        help='PNG to draw (e.g. docs/img/task_scaling.png)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    mtlbox.register_all_modules()
+    results = {}
+    for num_tasks in (int(s) for s in args.sizes.split(',')):
+        results[num_tasks] = measure(num_tasks, args)
+        print(f'T={num_tasks} done', file=sys.stderr, flush=True)
+    print(f'threads={torch.get_num_threads()} batch={args.batch_size} '
+          f'img={IMG}x{IMG} Adam; median of {args.steps} interleaved rounds '
+          f'after {args.warmup} warm-up; memory: peak RSS during a step '
+          'minus RSS before it')
+    for line in format_table(results):
+        print(line, flush=True)
+    if args.plot:
+        plot(results, args.plot)
+
+
+if __name__ == '__main__':
+    main()
