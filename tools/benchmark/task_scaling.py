@@ -22,8 +22,8 @@ is importable, draws both against T into ``--plot``. Usage::
         [--steps 2] [--warmup 1] [--batch-size 8] \\
         [--plot docs/img/task_scaling.png]
 
-The defaults are sized for about 3-4 minutes on one CPU thread (estimated
-from the batch-16 run, not timed; PCGrad at T = 40 is most of it); the
+The defaults take about 2.5 minutes on one CPU thread of a loaded 2-core
+machine (PCGrad at T = 40 is most of it); the
 figures in docs/balancers.md use ``--batch-size 16 --steps 3``, 18 minutes
 on a loaded 2-core machine.
 
