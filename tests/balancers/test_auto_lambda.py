@@ -153,19 +153,9 @@ def _ddp_worker(rank, world, init_file, out_dir):
 def test_two_gloo_processes_equal_one_process(tmp_path):
     """2 processes with partially labelled batches end in the parameters
     and balancer state of one process with the double batch."""
-    import torch.multiprocessing as mp
-
     from tests.engine.test_distributed import (TOLERANCE, _global_batches,
-                                               _steps)
-    ctx = mp.get_context('spawn')
-    procs = [ctx.Process(target=_ddp_worker,
-                         args=(r, 2, str(tmp_path / 'init'), str(tmp_path)))
-             for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(300)
-        assert p.exitcode == 0
+                                               _steps, run_ranks)
+    run_ranks(_ddp_worker, 2, str(tmp_path / 'init'), str(tmp_path))
     for i, cfg in enumerate(DDP_BALANCERS):
         reference = _steps(_ddp_model(cfg), _global_batches(),
                            clip=dict(max_norm=1.0))

@@ -103,19 +103,24 @@ def _global_batches(labels=RANK_LABELS):
 TOLERANCE = dict(rtol=1e-5, atol=1e-6)
 
 
-def _run_both(tmp_path, balancer, labels=RANK_LABELS,
-              tasks=('seg', 'depth', 'normal'), optimizer='sgd'):
-    """(state of rank 0, state of rank 1, one-process state)."""
+def run_ranks(target, *args, world=2):
+    """Run ``target(rank, *args)`` in ``world`` spawned processes; each
+    must exit 0 within 300 s."""
     ctx = mp.get_context('spawn')
-    procs = [ctx.Process(target=_worker,
-                         args=(r, 2, str(tmp_path / 'init'), balancer,
-                               str(tmp_path), labels, tasks, optimizer))
-             for r in range(2)]
+    procs = [ctx.Process(target=target, args=(r, *args))
+             for r in range(world)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(300)
         assert p.exitcode == 0
+
+
+def _run_both(tmp_path, balancer, labels=RANK_LABELS,
+              tasks=('seg', 'depth', 'normal'), optimizer='sgd'):
+    """(state of rank 0, state of rank 1, one-process state)."""
+    run_ranks(_worker, 2, str(tmp_path / 'init'), balancer, str(tmp_path),
+              labels, tasks, optimizer)
     reference = _steps(_model(balancer, tasks), _global_batches(labels),
                        clip=dict(max_norm=1.0), optimizer=optimizer)
     ranks = [torch.load(tmp_path / f'rank{rank}.pth') for rank in range(2)]

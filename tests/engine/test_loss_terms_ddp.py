@@ -9,11 +9,10 @@ import os
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 from mtlbox.registry import MODELS
-from tests.engine.test_distributed import TOLERANCE, _steps
+from tests.engine.test_distributed import TOLERANCE, _steps, run_ranks
 
 # rank 0: two depth images, the first with its top half invalid (0);
 # rank 1: one depth image and one segmentation-only image
@@ -70,15 +69,7 @@ def _worker(rank, init_file, out_dir):
 
 
 def test_terms_with_different_divisors_match_one_process(tmp_path):
-    ctx = mp.get_context('spawn')
-    procs = [ctx.Process(target=_worker,
-                         args=(r, str(tmp_path / 'init'), str(tmp_path)))
-             for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(300)
-        assert p.exitcode == 0
+    run_ranks(_worker, str(tmp_path / 'init'), str(tmp_path))
     batches = []
     for step in range(2):
         parts = [_batch(r, step) for r in range(2)]

@@ -25,7 +25,7 @@ _counter = itertools.count()
 def _tool(name):
     """tools/<name>.py as a module (``test.py`` would clash with the
     standard library's ``test`` package under its own name)."""
-    if TOOLS not in sys.path:  # tools/test.py does ``from train import``
+    if TOOLS not in sys.path:  # as when a tool runs as a script
         sys.path.insert(0, TOOLS)
     spec = importlib.util.spec_from_file_location(
         f'mtlbox_tool_{name}', osp.join(TOOLS, f'{name}.py'))
