@@ -5,6 +5,7 @@ from torch import Tensor
 from mtlbox.registry import BALANCERS
 from ..base import Aggregation, BaseBalancer
 from .gram import weights_of_nonzero_rows
+from .solvers import fair_newton
 
 
 def fairgrad_weights(gram: Tensor, alpha: float = 1.0, max_iter: int = 100,
@@ -29,33 +30,9 @@ def fairgrad_weights(gram: Tensor, alpha: float = 1.0, max_iter: int = 100,
     # relative ridge: keeps phi bounded when 0 is in the gradients' convex
     # hull, without swamping a task whose gradient is 1e4 times smaller
     Mn = Mn + torch.diag(ridge * Mn.diagonal())
-    power = -1.0 / alpha
     # start: the solution when the gradients are orthogonal
     w = Mn.diagonal().clamp_min(1e-12) ** (-alpha / (alpha + 1))
-
-    def h(x):
-        if alpha == 1:
-            return torch.log(x)
-        return x ** (1 + power) / (1 + power)
-
-    def phi(x):
-        return 0.5 * x @ Mn @ x - h(x).sum()
-
-    for _ in range(max_iter):
-        target = w ** power
-        grad = Mn @ w - target
-        if grad.norm() <= tol * target.norm():
-            break
-        hess = Mn + torch.diag(w ** (power - 1) / alpha)
-        step = torch.linalg.solve(hess, grad)
-        t = 1.0
-        while bool((w - t * step <= 0).any()) and t > 1e-12:
-            t *= 0.5
-        value = phi(w)
-        while phi(w - t * step) > value - 1e-4 * t * (grad @ step) \
-                and t > 1e-12:
-            t *= 0.5
-        w = w - t * step
+    w = fair_newton(Mn, alpha, w, max_iter, tol)
     w = w * scale ** (-alpha / (alpha + 1))
     return w.to(gram.dtype)
 

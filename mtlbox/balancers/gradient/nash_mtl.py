@@ -7,6 +7,7 @@ from torch import Tensor
 
 from mtlbox.registry import BALANCERS
 from ..base import Aggregation, BaseBalancer
+from .solvers import fair_newton
 
 
 def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-9,
@@ -27,24 +28,7 @@ def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-9,
     scale = M.diagonal().mean().clamp_min(1e-30)
     Mn = M / scale + ridge * torch.eye(num, dtype=M.dtype, device=M.device)
     a = 1.0 / Mn.diagonal().clamp_min(1e-12).sqrt()
-
-    def phi(x):
-        return 0.5 * x @ Mn @ x - torch.log(x).sum()
-
-    for _ in range(max_iter):
-        grad = Mn @ a - 1.0 / a
-        if grad.norm() <= tol * (1.0 / a).norm():
-            break
-        hess = Mn + torch.diag(1.0 / a**2)
-        step = torch.linalg.solve(hess, grad)
-        t = 1.0
-        while bool((a - t * step <= 0).any()) and t > 1e-12:
-            t *= 0.5
-        value = phi(a)
-        while phi(a - t * step) > value - 1e-4 * t * (grad @ step) \
-                and t > 1e-12:
-            t *= 0.5
-        a = a - t * step
+    a = fair_newton(Mn, 1.0, a, max_iter, tol)
     residual = (M / scale @ a - 1.0 / a).norm() / (1.0 / a).norm()
     return (a / scale.sqrt()).to(gram.dtype), residual
 

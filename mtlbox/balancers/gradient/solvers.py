@@ -123,3 +123,54 @@ def box_qp(gram: Tensor, lower: Tensor, ridge: float = 1e-9) -> Tensor:
     best = value.argmin(-1)
     sol = sol[torch.arange(sol.shape[0]), best] / scale
     return sol.to(dtype)
+
+
+def fair_newton(Mn: Tensor, alpha: float, w: Tensor, max_iter: int,
+                tol: float) -> Tensor:
+    """Solve ``(Mn w)_t = w_t^(-1/alpha)`` (w > 0) from the start ``w``.
+
+    The stationarity condition of the strictly convex ``phi(w) = w^T Mn w / 2
+    - sum_t h(w_t)``, ``h' = w^(-1/alpha)`` (``h = log`` for alpha = 1),
+    minimised by damped Newton steps: Hessian ``Mn + diag(w^(-1/alpha - 1)
+    / alpha)``, backtracking first to keep ``w > 0``, then to an Armijo
+    decrease of phi; stops when ``||Mn w - w^(-1/alpha)|| <= tol
+    ||w^(-1/alpha)||``. alpha = 1 is Nash-MTL's ``Mn a = 1/a``, alpha > 0
+    FairGrad's alpha-fair allocation. Mn, w float64."""
+    power = -1.0 / alpha
+    if alpha == 1:
+        def target(x):
+            return 1.0 / x
+
+        def curvature(x):
+            return 1.0 / x**2
+
+        def h(x):
+            return torch.log(x)
+    else:
+        def target(x):
+            return x ** power
+
+        def curvature(x):
+            return x ** (power - 1) / alpha
+
+        def h(x):
+            return x ** (1 + power) / (1 + power)
+
+    def phi(x):
+        return 0.5 * x @ Mn @ x - h(x).sum()
+
+    for _ in range(max_iter):
+        goal = target(w)
+        grad = Mn @ w - goal
+        if grad.norm() <= tol * goal.norm():
+            break
+        step = torch.linalg.solve(Mn + torch.diag(curvature(w)), grad)
+        t = 1.0
+        while bool((w - t * step <= 0).any()) and t > 1e-12:
+            t *= 0.5
+        value = phi(w)
+        while phi(w - t * step) > value - 1e-4 * t * (grad @ step) \
+                and t > 1e-12:
+            t *= 0.5
+        w = w - t * step
+    return w
