@@ -13,7 +13,7 @@
 """
 import os
 import os.path as osp
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
@@ -151,11 +151,21 @@ class MTLBaseDataset(BaseDataset):
         return None
 
     # ------------------------------------------------------------ fetching
+    #: ``{task name: task kind}`` for task names that are not kinds (Office
+    #: domains, CelebA attributes: ``'cls'``), handed to
+    #: :class:`~mtlbox.datasets.transforms.PackMTLInputs` with every sample
+    #: (``results['task_map']``) instead of being stored in each data info
+    task_map: Dict[str, str] = {}
+
     def get_data_info(self, idx: int) -> dict:
-        """The data info with ``test_mode``: in test mode
+        """The data info with ``test_mode`` (in test mode
         :class:`~mtlbox.datasets.transforms.PackMTLInputs` packs ground
-        truth in the original image frame for the metrics."""
-        return with_test_mode(super().get_data_info(idx), self.test_mode)
+        truth in the original image frame for the metrics) and the
+        dataset's :attr:`task_map`, if any."""
+        info = with_test_mode(super().get_data_info(idx), self.test_mode)
+        if self.task_map:
+            info['task_map'] = self.task_map
+        return info
 
     def __getitem__(self, idx: int) -> dict:
         """Like ``BaseDataset`` but a :class:`CorruptSampleError` raised by

@@ -14,7 +14,9 @@ Task mapping: one task per attribute, named as in the file (``Smiling``,
 ``Male``, ...); every sample is labelled for all of them:
 ``labeled_tasks`` = the chosen attributes, ``gt_label`` = their 0/1
 values (``1`` = has the attribute) in that order, ``task_names`` the same
-names. Pack with ``PackMTLInputs(task_map={name: 'cls' ...})`` and use
+names; the dataset hands ``task_map={name: 'cls', ...}`` to
+``PackMTLInputs`` with each sample (as the Office datasets), so the vector
+is packed as ``gt_label`` with no mapping in the config. Use
 ``BinaryClsHead(label_index=t)`` per task.
 """
 import os
@@ -113,6 +115,7 @@ class CelebADataset(MTLBaseDataset):
             raise KeyError(f'CelebADataset attributes {missing} are not in '
                            f'{attr_path} (has {names})')
         columns = [names.index(a) for a in chosen]
+        self.task_map = {a: 'cls' for a in chosen}
         part_path = self.path(self.partition_file)
         infos = []
         for n, line in enumerate(self.read_list(part_path), 1):

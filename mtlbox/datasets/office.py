@@ -12,11 +12,12 @@ Task mapping: every domain is one task, named by the domain (``Art``,
 and a sample is labelled only for the task of its own domain:
 ``labeled_tasks=[<domain>]``, ``gt_label`` = the class index (a length-1
 vector), ``source`` = the domain, meta ``task_name`` = the domain and
-``task_names`` = all domains of the dataset; each sample also carries
-``task_map={<domain>: 'cls', ...}``, which ``PackMTLInputs`` reads, so the
-label is packed as ``gt_label`` with no per-dataset packing config. Give
-the model one ``ClsHead`` per domain, keyed by the domain name. ``label_task='cls'`` restores the former
-``labeled_tasks=['cls']`` for every sample.
+``task_names`` = all domains of the dataset; the dataset hands
+``task_map={<domain>: 'cls', ...}`` to ``PackMTLInputs`` with each sample,
+so the label is packed as ``gt_label`` with no per-dataset packing config.
+Give the model one ``ClsHead`` per domain, keyed by the domain name.
+``label_task='cls'`` restores the former ``labeled_tasks=['cls']`` for
+every sample.
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -99,8 +100,7 @@ class OfficeDataset(MTLBaseDataset):
                     img_path=self.path(parts[0].lstrip('/')),
                     gt_label=[label],
                     labeled_tasks=[self.label_task or domain], source=domain,
-                    task_name=domain, task_names=self.domains,
-                    task_map=self.task_map))
+                    task_name=domain, task_names=self.domains))
         return infos
 
 

@@ -17,7 +17,6 @@ attributes = (
     'Rosy_Cheeks', 'Sideburns', 'Smiling', 'Straight_Hair', 'Wavy_Hair',
     'Wearing_Earrings', 'Wearing_Hat', 'Wearing_Lipstick',
     'Wearing_Necklace', 'Wearing_Necktie', 'Young')
-task_map = {name: 'cls' for name in attributes}
 dataset_type = 'CelebADataset'
 data_root = 'data/celeba/'
 meta_keys = ('img_path', 'img_shape', 'ori_shape', 'sample_idx', 'source',
@@ -25,7 +24,7 @@ meta_keys = ('img_path', 'img_shape', 'ori_shape', 'sample_idx', 'source',
 pipeline = [
     dict(type='LoadMTLImageFromFile'),
     dict(type='MTLResize', scale=(64, 64)),
-    dict(type='PackMTLInputs', meta_keys=meta_keys, task_map=task_map),
+    dict(type='PackMTLInputs', meta_keys=meta_keys),
 ]
 train_dataloader = dict(
     batch_size=256,

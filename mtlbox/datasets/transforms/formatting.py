@@ -48,8 +48,9 @@ class PackMTLInputs(BaseTransform):
     the field that labels them with ``task_map``, e.g.
     ``task_map=dict(left='cls', right='cls')``: ``labeled_tasks`` keeps the
     task names, the label is packed as the canonical task's field. A
-    dataset may carry its own mapping in each sample (``results['task_map']``,
-    as the Office datasets do); the config's ``task_map`` wins over it.
+    dataset may declare its own mapping (``MTLBaseDataset.task_map``, given
+    with each sample as ``results['task_map']``: the Office and CelebA
+    datasets); the config's ``task_map`` wins over it.
 
     **Frame of the ground truth.** Losses need labels in the network's input
     frame (resized, padded, flipped with the image); metrics compare
