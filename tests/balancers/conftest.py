@@ -47,6 +47,17 @@ class _TinyBackbone(nn.Module):
         return [torch.relu(self.conv2(torch.relu(self.conv1(x))))]
 
 
+def assert_same_backbone_update(ref, model, batch, optim):
+    """One ``train_step`` of ``ref`` and of ``model`` (equal states) on
+    ``batch`` moves every backbone parameter by the same amount."""
+    before = [p.detach().clone() for p in ref.backbone.parameters()]
+    ref.train_step(copy.deepcopy(batch), optim(ref))
+    model.train_step(copy.deepcopy(batch), optim(model))
+    for p0, a, b in zip(before, ref.backbone.parameters(),
+                        model.backbone.parameters()):
+        torch.testing.assert_close(b - p0, a - p0, atol=1e-7, rtol=1e-4)
+
+
 def build_tiny_model(balancer, tasks=('seg', 'depth', 'normal')):
     heads = dict(
         seg=dict(type='SegHead', in_channels=[8], num_classes=6, channels=8),
