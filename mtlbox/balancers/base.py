@@ -202,6 +202,24 @@ class BaseBalancer(nn.Module):
             f'{type(self).__name__} is a {self.needs!r} balancer; '
             'it does not implement aggregate()')
 
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        """Gramian balancers (:class:`GramianBalancer`): the Gram matrix
+        ``M = G G^T`` [T, T], losses [T] and the row names ``tasks`` ->
+        ``Aggregation(weights=w)``, the update being ``w @ G``."""
+        raise NotImplementedError(
+            f'{type(self).__name__} needs the per-task gradients themselves, '
+            'not only their Gram matrix; it does not implement '
+            'aggregate_gram()')
+
+    @property
+    def gramian(self) -> bool:
+        """Whether the update is ``w(M) @ G`` with weights that depend on
+        the gradients only through ``M = G G^T`` (:meth:`aggregate_gram` is
+        implemented): the step can then keep the gradients per tensor and
+        never form G, or use the memory-light Gramian engine."""
+        return type(self).aggregate_gram is not BaseBalancer.aggregate_gram
+
     def after_train_iter(self, losses: Dict[str, Tensor]) -> None:
         """Called by the model after each training step (detached losses)."""
 
@@ -213,6 +231,23 @@ class BaseBalancer(nn.Module):
 
     def extra_repr(self) -> str:
         return f'tasks={self.tasks}'
+
+
+class GramianBalancer(BaseBalancer):
+    """A gradient-level balancer whose update is ``w @ G`` with task weights
+    ``w`` that depend on G only through the Gram matrix ``M = G G^T``
+    (and on the losses and its own state). Subclasses implement
+    :meth:`aggregate_gram` (M [T, T] -> ``Aggregation(weights=w)``);
+    :meth:`aggregate` on a G [T, P] is ``aggregate_gram(G @ G.T)``. The
+    step owner uses that to keep per-task gradients per tensor
+    (``M = sum_k G_k G_k^T``, ``p.grad = sum_t w_t g_{t,p}``) or to run the
+    memory-light Gramian engine (``grad_engine='gramian'``)."""
+
+    needs = 'grads'
+
+    def aggregate(self, grads: Tensor, losses: Tensor,
+                  tasks: List[str]) -> Aggregation:
+        return self.aggregate_gram(grads @ grads.T, losses, tasks)
 
 
 def takes_tasks(method) -> bool:
@@ -244,6 +279,22 @@ def checked_weigh(balancer: BaseBalancer,
             f'{type(out).__name__}; a loss-level balancer returns '
             'Weighting(total=<scalar>, weights=<[T] in present() order>) '
             f'and sets no attribute for the step (see {CONTRACT_DOC})')
+    return out
+
+
+def checked_aggregate_gram(balancer: BaseBalancer, gram: Tensor,
+                           losses: Tensor, tasks: List[str]) -> Aggregation:
+    """``balancer.aggregate_gram(gram, losses, tasks)``; a return that is
+    not an :class:`Aggregation` of weights alone is a TypeError naming the
+    balancer (a direction cannot be formed from the Gram matrix)."""
+    out = balancer.aggregate_gram(gram, losses, tasks)
+    if not isinstance(out, Aggregation) or out.direction is not None:
+        raise TypeError(
+            f'{type(balancer).__name__}.aggregate_gram returned '
+            f'{type(out).__name__}'
+            + (' with a direction' if isinstance(out, Aggregation) else '')
+            + '; it returns Aggregation(weights=<[T]>) (the update is '
+            f'weights @ G; see {CONTRACT_DOC})')
     return out
 
 

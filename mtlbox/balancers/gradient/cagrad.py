@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .solvers import project_simplex
 
 
@@ -171,7 +171,7 @@ def cagrad_coefficients(gram: Tensor, alpha: float = 0.5,
 
 
 @BALANCERS.register_module()
-class CAGrad(BaseBalancer):
+class CAGrad(GramianBalancer):
     """CAGrad (Liu et al., "Conflict-Averse Gradient Descent for Multi-task
     Learning", NeurIPS 2021).
 
@@ -198,8 +198,8 @@ class CAGrad(BaseBalancer):
         self.alpha, self.rescale = float(alpha), int(rescale)
         self.max_iter, self.tol = int(max_iter), float(tol)
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
-        coef = cagrad_coefficients(grads @ grads.T, self.alpha, self.rescale,
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        coef = cagrad_coefficients(gram, self.alpha, self.rescale,
                                    self.max_iter, self.tol)
         return Aggregation(weights=coef)

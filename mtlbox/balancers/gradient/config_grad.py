@@ -1,9 +1,10 @@
 """ConFIG: a conflict-free update with equal cosine to every task."""
+from typing import List
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .gram import weights_of_nonzero_rows
 
 
@@ -30,7 +31,7 @@ def config_weights(gram: Tensor) -> Tensor:
 
 
 @BALANCERS.register_module(name='ConFIG')
-class ConFIG(BaseBalancer):
+class ConFIG(GramianBalancer):
     """ConFIG (Liu, Chu, Thuerey, "ConFIG: Towards Conflict-free Training
     of Physics Informed Neural Networks", ICLR 2025):
     ``v = U^+ 1_T`` (``U = [g_t / ||g_t||]``), ``v_hat = v / ||v||``,
@@ -52,6 +53,7 @@ class ConFIG(BaseBalancer):
 
     needs = 'grads'
 
-    def aggregate(self, grads: Tensor, losses: Tensor, tasks) -> Aggregation:
-        weights = weights_of_nonzero_rows(grads @ grads.T, config_weights)
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        weights = weights_of_nonzero_rows(gram, config_weights)
         return Aggregation(weights=weights)

@@ -1,11 +1,11 @@
 """DualProj: the mean gradient projected onto the dual cone."""
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .solvers import box_qp
 
 
@@ -37,7 +37,7 @@ def dualproj_weights(gram: Tensor, preference: Optional[Tensor] = None,
 
 
 @BALANCERS.register_module()
-class DualProj(BaseBalancer):
+class DualProj(GramianBalancer):
     """DualProj (TorchJD, Quinton & Rey, "Jacobian Descent for
     Multi-Objective Optimization", 2024; the projection of GEM, Lopez-Paz &
     Ranzato, NeurIPS 2017): ``d = pi(G^T u)``, the weighted mean gradient
@@ -76,11 +76,12 @@ class DualProj(BaseBalancer):
         self.preference = preference
         self.norm_eps, self.reg_eps = float(norm_eps), float(reg_eps)
 
-    def aggregate(self, grads: Tensor, losses: Tensor, tasks) -> Aggregation:
-        gram = (grads @ grads.T).double()
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        gram = gram.double()
         pref = None
         if self.preference is not None:
             pref = self.preference[self.index(tasks)]
             pref = pref / pref.sum()
         weights = dualproj_weights(gram, pref, self.norm_eps, self.reg_eps)
-        return Aggregation(weights=weights.to(grads.dtype))
+        return Aggregation(weights=weights.to(gram.dtype))

@@ -1,9 +1,10 @@
 """FairGrad: alpha-fair resource allocation between task gradients."""
+from typing import List
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .gram import weights_of_nonzero_rows
 from .solvers import fair_newton
 
@@ -38,7 +39,7 @@ def fairgrad_weights(gram: Tensor, alpha: float = 1.0, max_iter: int = 100,
 
 
 @BALANCERS.register_module()
-class FairGrad(BaseBalancer):
+class FairGrad(GramianBalancer):
     """FairGrad (Ban & Ji, "Fair Resource Allocation in Multi-Task
     Learning", ICML 2024).
 
@@ -75,8 +76,9 @@ class FairGrad(BaseBalancer):
         self.alpha = float(alpha)
         self.max_iter = int(max_iter)
 
-    def aggregate(self, grads: Tensor, losses: Tensor, tasks) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         weights = weights_of_nonzero_rows(
-            grads @ grads.T,
+            gram,
             lambda gram: fairgrad_weights(gram, self.alpha, self.max_iter))
         return Aggregation(weights=weights)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 
 
 def gcosim_weights(gram: Tensor, main: int, weighted: bool = False):
@@ -26,7 +26,7 @@ def gcosim(grads: Tensor, main: int, weighted: bool = False) -> Tensor:
 
 
 @BALANCERS.register_module()
-class Gcosim(BaseBalancer):
+class Gcosim(GramianBalancer):
     """Gradient-similarity gating (Du et al., "Adapting Auxiliary Losses
     Using Gradient Similarity", 2018): an auxiliary gradient is added only
     where its cosine with the main task's gradient is >= 0 (``weighted``:
@@ -48,9 +48,9 @@ class Gcosim(BaseBalancer):
                            f'{self.tasks}')
         self.main_task, self.weighted = main_task, weighted
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         if self.main_task not in tasks:
-            return Aggregation(weights=grads.new_ones(len(tasks)))
+            return Aggregation(weights=gram.new_ones(len(tasks)))
         return Aggregation(weights=gcosim_weights(
-            grads @ grads.T, tasks.index(self.main_task), self.weighted))
+            gram, tasks.index(self.main_task), self.weighted))

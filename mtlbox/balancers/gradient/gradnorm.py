@@ -79,10 +79,30 @@ class GradNorm(BaseBalancer):
         width = sum(numels[-self.norm_on:])
         return grads[:, grads.shape[1] - width:]
 
+    @property
+    def gramian(self) -> bool:
+        # norm_on='all': n_t = sqrt(M_tt), so the Gram matrix suffices
+        return self.norm_on == 'all'
+
     def aggregate(self, grads: Tensor, losses: Tensor, tasks: List[str],
                   numels: Optional[List[int]] = None) -> Aggregation:
         """``numels``: the numel of each shared tensor, in G's column order
         (given by the step; needed for ``norm_on=k``)."""
+        norms = self._norm_columns(grads, numels).norm(dim=1)
+        return self._step(norms, losses, tasks)
+
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        """``norm_on='all'`` only: ``n_t = sqrt(M_tt)``."""
+        if self.norm_on != 'all':
+            raise RuntimeError(
+                f'GradNorm norm_on={self.norm_on} needs the gradient columns '
+                'of the last shared tensors, not only the Gram matrix')
+        return self._step(gram.diagonal().clamp_min(0).sqrt(), losses, tasks)
+
+    def _step(self, norms: Tensor, losses: Tensor,
+              tasks: List[str]) -> Aggregation:
+        """``norms`` [T]: ``n_t``, the norm of each task's gradient."""
         idx = self.index(tasks).to(self.weights.device)
         with torch.no_grad():
             self.weights.mul_(self.num_tasks / self.weights.sum())
@@ -90,10 +110,10 @@ class GradNorm(BaseBalancer):
         init = torch.where(torch.isnan(init), losses.to(init), init)
         self.initial_losses[idx] = init
         w = self.weights[idx]
-        norms = self._norm_columns(grads, numels).norm(dim=1).detach().to(w)
+        norms = norms.detach().to(w)
         grad_loss = gradnorm_loss(
             w, norms, losses.detach().to(w), init.to(w).clamp_min(1e-12),
             self.alpha)
-        w_now = w.detach().to(grads)
+        w_now = w.detach().to(norms.dtype)
         return Aggregation(weights=w_now, specific_weights=w_now,
                            parameter_loss=grad_loss)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 
 
 def gradvac_weights(gram: Tensor, targets: Tensor, beta: float,
@@ -55,7 +55,7 @@ def gradvac(grads: Tensor, targets: Tensor, beta: float,
 
 
 @BALANCERS.register_module()
-class GradVac(BaseBalancer):
+class GradVac(GramianBalancer):
     """Gradient Vaccine (Wang et al., ICLR 2021), whole-model granularity:
     see :func:`gradvac`. The pairwise cosine targets ``phi`` (buffer
     [T, T], start 0) and the projection-order generator are checkpointed;
@@ -77,12 +77,12 @@ class GradVac(BaseBalancer):
         self.register_buffer('targets', torch.zeros(num, num))
         self.register_rng(seed)
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.targets.device)
         gen = self.generator()
         sub = self.targets[idx][:, idx]
-        weights, sub = gradvac_weights(grads @ grads.T, sub, self.beta, gen)
+        weights, sub = gradvac_weights(gram, sub, self.beta, gen)
         self.save_rng(gen)
         self.targets[idx[:, None], idx[None, :]] = sub.to(self.targets)
         return Aggregation(weights=weights)

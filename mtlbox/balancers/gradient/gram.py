@@ -4,7 +4,7 @@ from typing import Callable, List
 import torch
 from torch import Tensor
 
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 
 
 def nonzero_rows(gram: Tensor, rel_tol: float = 1e-12) -> Tensor:
@@ -32,7 +32,7 @@ def weights_of_nonzero_rows(gram: Tensor,
     return weights
 
 
-class GramWeighting(BaseBalancer):
+class GramWeighting(GramianBalancer):
     """``d = w(G G^T) @ G``: the task weights are a function of the Gram
     matrix of the present tasks' gradients alone (Aligned-MTL, IMTL-G,
     UPGrad). Subclasses set :meth:`gram_weights` (Gram [T, T] -> w [T]).
@@ -44,6 +44,6 @@ class GramWeighting(BaseBalancer):
     def gram_weights(gram: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
-        return Aggregation(weights=self.gram_weights(grads @ grads.T))
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        return Aggregation(weights=self.gram_weights(gram))

@@ -5,12 +5,12 @@ import torch
 from torch import Tensor, nn
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .imtl_g import imtl_g_weights_from_gram
 
 
 @BALANCERS.register_module()
-class IMTL(BaseBalancer):
+class IMTL(GramianBalancer):
     """IMTL, hybrid (Liu et al., ICLR 2021).
 
     Loss scales (IMTL-L): task t's loss is ``e^{s_t} L_t - s_t`` with
@@ -28,12 +28,12 @@ class IMTL(BaseBalancer):
         super().__init__(tasks)
         self.scales = nn.Parameter(torch.zeros(len(self.tasks)))
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.scales.device)
         s = self.scales[idx]
-        factor = torch.exp(s.detach()).to(grads)
-        gram = grads @ grads.T * (factor[:, None] * factor[None, :])
+        factor = torch.exp(s.detach()).to(gram)
+        gram = gram * (factor[:, None] * factor[None, :])
         weights = imtl_g_weights_from_gram(gram)
         scale_loss = (torch.exp(s) * losses.detach().to(s) - s).sum()
         return Aggregation(weights=weights * factor, specific_weights=factor,

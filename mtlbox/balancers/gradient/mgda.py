@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .solvers import min_norm_weights
 
 NORMALIZATIONS = ('none', 'l2', 'loss', 'loss+')
@@ -51,7 +51,7 @@ def mgda(grads: Tensor, losses: Tensor, normalization: str = 'none',
 
 
 @BALANCERS.register_module()
-class MGDA(BaseBalancer):
+class MGDA(GramianBalancer):
     """MGDA (Sener & Koltun, "Multi-Task Learning as Multi-Objective
     Optimization", NeurIPS 2018; Desideri 2012).
 
@@ -76,8 +76,8 @@ class MGDA(BaseBalancer):
         self.normalization = normalization
         self.max_iter, self.tol = int(max_iter), float(tol)
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         return Aggregation(weights=mgda_weights(
-            grads @ grads.T, losses, self.normalization, self.max_iter,
+            gram, losses, self.normalization, self.max_iter,
             self.tol))

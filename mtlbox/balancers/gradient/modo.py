@@ -1,11 +1,11 @@
 """MoDo: multi-objective gradient descent with a stochastic weight update."""
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .solvers import project_simplex
 
 
@@ -31,7 +31,7 @@ def modo_step(matrix: Tensor, lam: Tensor, gamma: float,
 
 
 @BALANCERS.register_module()
-class MoDo(BaseBalancer):
+class MoDo(GramianBalancer):
     """MoDo (Chen, Fernando, Ying, Chen, "Three-Way Trade-Off in
     Multi-Objective Learning: Optimization, Generalization and
     Conflict-Avoidance", NeurIPS 2023).
@@ -75,11 +75,12 @@ class MoDo(BaseBalancer):
         self.register_buffer('lam', torch.full((num, ), 1.0 / num,
                                                dtype=torch.float64))
 
-    def aggregate(self, grads: Tensor, losses: Tensor, tasks) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.lam.device)
         lam, mass = present_simplex(self.lam, idx)
-        gram = (grads @ grads.T).to(lam)
+        gram = gram.to(lam)
         lam = modo_step(gram, lam, self.gamma, self.rho)
         if float(mass) > 0:
             self.lam[idx] = lam * mass
-        return Aggregation(weights=lam.to(grads.dtype))
+        return Aggregation(weights=lam.to(gram.dtype))

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .solvers import fair_newton
 
 
@@ -34,7 +34,7 @@ def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-9,
 
 
 @BALANCERS.register_module()
-class NashMTL(BaseBalancer):
+class NashMTL(GramianBalancer):
     """Nash-MTL (Navon et al., "Multi-Task Learning as a Bargaining Game",
     ICML 2022): ``d = sum_t a_t g_t`` with ``a > 0`` solving
     ``G G^T a = 1 / a`` (each task's directional improvement ``g_t . d`` is
@@ -69,9 +69,9 @@ class NashMTL(BaseBalancer):
         self.max_iter = int(max_iter)
         self.warn_residual = float(warn_residual)
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
-        gram = grads @ grads.T
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        gram = gram
         weights, residual = nash_weights(gram, self.max_iter)
         if residual > self.warn_residual:
             warnings.warn(f'Nash-MTL: G G^T a = 1/a solved only to relative '

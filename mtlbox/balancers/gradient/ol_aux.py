@@ -5,11 +5,11 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 
 
 @BALANCERS.register_module()
-class OLAUX(BaseBalancer):
+class OLAUX(GramianBalancer):
     """OL-AUX (Lin et al., "Adaptive Auxiliary Task Weighting for
     Reinforcement Learning", NeurIPS 2019).
 
@@ -71,11 +71,22 @@ class OLAUX(BaseBalancer):
 
     def aggregate(self, grads: Tensor, losses: Tensor,
                   tasks: List[str]) -> Aggregation:
+        main = tasks.index(self.main_task) if self.main_task in tasks else None
+        dots = None if main is None else grads @ grads[main]
+        return self._step(dots, losses, tasks)
+
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
+        main = tasks.index(self.main_task) if self.main_task in tasks else None
+        return self._step(None if main is None else gram[:, main], losses,
+                          tasks)
+
+    def _step(self, dots, losses: Tensor, tasks: List[str]) -> Aggregation:
+        """``dots`` [T]: ``g_t . g_main`` (None without the main task)."""
         idx = self.index(tasks).to(self.aux_weights.device)
-        w = self.aux_weights[idx].to(grads)
-        if self.main_task in tasks:
-            main_row = grads[tasks.index(self.main_task)]
-            dots = (grads @ main_row).to(self.accum)
+        w = self.aux_weights[idx].to(dots if dots is not None else losses)
+        if dots is not None:
+            dots = dots.to(self.accum).clone()
             dots[tasks.index(self.main_task)] = 0
             self.accum[idx] += dots
         self.step += 1

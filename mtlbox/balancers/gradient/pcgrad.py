@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 
 
 def pcgrad_weights(gram: Tensor,
@@ -53,7 +53,7 @@ def pcgrad(grads: Tensor, generator: torch.Generator = None) -> Tensor:
 
 
 @BALANCERS.register_module()
-class PCGrad(BaseBalancer):
+class PCGrad(GramianBalancer):
     """PCGrad (Yu et al., "Gradient Surgery for Multi-Task Learning",
     NeurIPS 2020): for each i and every j != i in random order, if
     ``g_i' . g_j < 0`` then ``g_i' -= (g_i' . g_j / ||g_j||^2) g_j``;
@@ -73,9 +73,9 @@ class PCGrad(BaseBalancer):
         super().__init__(tasks)
         self.register_rng(seed)
 
-    def aggregate(self, grads: Tensor, losses: Tensor,
-                  tasks: List[str]) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         gen = self.generator()
-        weights = pcgrad_weights(grads @ grads.T, gen)
+        weights = pcgrad_weights(gram, gen)
         self.save_rng(gen)
         return Aggregation(weights=weights)

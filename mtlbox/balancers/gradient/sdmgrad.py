@@ -1,9 +1,10 @@
 """SDMGrad: stochastic direction-oriented multi-objective gradient."""
+from typing import List
 import torch
 from torch import Tensor
 
 from mtlbox.registry import BALANCERS
-from ..base import Aggregation, BaseBalancer
+from ..base import Aggregation, GramianBalancer
 from .modo import present_simplex
 from .solvers import project_simplex
 
@@ -35,7 +36,7 @@ def sdmgrad_weights(matrix: Tensor, w: Tensor, lamda: float = 0.3,
 
 
 @BALANCERS.register_module()
-class SDMGrad(BaseBalancer):
+class SDMGrad(GramianBalancer):
     """SDMGrad (Xiao, Ban, Ji, "Direction-oriented Multi-objective
     Learning: Simple and Provable Stochastic Algorithms", NeurIPS 2023).
 
@@ -81,12 +82,13 @@ class SDMGrad(BaseBalancer):
         self.register_buffer('w', torch.full((num, ), 1.0 / num,
                                              dtype=torch.float64))
 
-    def aggregate(self, grads: Tensor, losses: Tensor, tasks) -> Aggregation:
+    def aggregate_gram(self, gram: Tensor, losses: Tensor,
+                       tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(self.w.device)
         w, mass = present_simplex(self.w, idx)
-        gram = (grads @ grads.T).to(w)
+        gram = gram.to(w)
         w, weights = sdmgrad_weights(gram, w, self.lamda, self.lr,
                                      self.momentum, self.num_iter)
         if float(mass) > 0:
             self.w[idx] = w * mass
-        return Aggregation(weights=weights.to(grads.dtype))
+        return Aggregation(weights=weights.to(gram.dtype))
