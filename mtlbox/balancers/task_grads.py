@@ -13,7 +13,7 @@ Everything stays on the training device.
 """
 import logging
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -21,11 +21,8 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 
-def _flat(grads: Sequence, params: Sequence[Tensor]) -> Tensor:
-    return torch.cat([
-        (g if g is not None else torch.zeros_like(p)).reshape(-1)
-        for g, p in zip(grads, params)
-    ])
+#: the gradient engine modes (``MultiTaskModel(grad_engine=...)``)
+MODES = ('auto', 'sequential', 'batched', 'gramian')
 
 
 class GradEngine:
@@ -39,6 +36,10 @@ class GradEngine:
     calls run both (the first pays one-time set-up costs), then the faster
     best time is kept until :meth:`remeasure`; a backward that cannot be
     vmapped (batched raises) falls back to sequential, logged once.
+    ``'gramian'``: the memory-light Gram engine of :func:`task_gramian`
+    for the shared parameters of gramian balancers (``GradStep``); other
+    callers of the engine (feature gradients, hooks) treat it as
+    ``'auto'``.
 
     Attributes:
         choice: ``'sequential'``/``'batched'`` once decided, else ``None``.
@@ -47,9 +48,9 @@ class GradEngine:
     """
 
     def __init__(self, mode: str = 'auto', measure_steps: int = 2):
-        if mode not in ('auto', 'sequential', 'batched'):
-            raise ValueError(f'grad engine mode={mode!r}: expected '
-                             "'auto', 'sequential' or 'batched'")
+        if mode not in MODES:
+            raise ValueError(f'grad engine mode={mode!r}: expected one of '
+                             f'{MODES}')
         self.mode = mode
         self.measure_steps = measure_steps
         self.remeasure()
@@ -63,7 +64,7 @@ class GradEngine:
 
     def current(self, num_tasks: int) -> str:
         """The mode of the next call: fixed, decided, or ``'measure'``."""
-        if self.mode != 'auto':
+        if self.mode not in ('auto', 'gramian'):
             return self.mode
         if num_tasks == 1:
             return 'sequential'
@@ -86,6 +87,135 @@ class GradEngine:
                       if self.batched_error is None else logging.WARNING)
 
 
+class TaskGradients:
+    """Per-task gradients of the shared tensors, kept as autograd returned
+    them (no [T, P] matrix unless :meth:`matrix` is asked for).
+
+    One of two layouts: ``rows[t][k]`` (sequential engine: one
+    ``autograd.grad`` per task; None for a tensor task t does not reach) or
+    ``stacked[k]`` [T, *shape] (batched engine). The gradients are those of
+    ``loss_scale * L_t`` (AMP scale included); :meth:`gram` and
+    :meth:`matrix` divide it out.
+
+    Attributes:
+        shared: the shared tensors, in column order.
+        specific: ``{task: [(param, grad or None)]}`` of the task-specific
+            parameters (grads still scaled by ``loss_scale``).
+    """
+
+    def __init__(self, shared, specific, loss_scale=1.0, rows=None,
+                 stacked=None):
+        self.shared, self.specific = list(shared), specific
+        self.loss_scale = loss_scale
+        self.rows, self.stacked = rows, stacked
+
+    @property
+    def num_tasks(self) -> int:
+        return len(self.specific)
+
+    def gram(self) -> Tensor:
+        """``M = sum_k G_k G_k^T`` [T, T] (float32 or wider), accumulated
+        tensor by tensor from the per-task gradients, unscaled."""
+        T = self.num_tasks
+        p0 = self.shared[0] if self.shared else None
+        dtype = torch.float32 if p0 is None or p0.dtype in (
+            torch.float16, torch.bfloat16) else p0.dtype
+        device = p0.device if p0 is not None else 'cpu'
+        M = torch.zeros(T, T, dtype=dtype, device=device)
+        if self.stacked is not None:
+            for g in self.stacked:
+                if g is not None:
+                    block = g.reshape(T, -1).to(dtype)
+                    M.addmm_(block, block.T)
+        else:
+            for k in range(len(self.shared)):
+                vecs = [(t, row[k].reshape(-1).to(dtype))
+                        for t, row in enumerate(self.rows)
+                        if row[k] is not None]
+                for i, (a, va) in enumerate(vecs):
+                    for b, vb in vecs[i:]:
+                        dot = torch.dot(va, vb)
+                        M[a, b] += dot
+                        if a != b:
+                            M[b, a] += dot
+        if self.loss_scale != 1.0:
+            M /= self.loss_scale ** 2
+        return M
+
+    def matrix(self, out: Optional[Tensor] = None) -> Tensor:
+        """G [T, P]: the flattened rows, copied once into ``out`` (reused
+        when it has the right shape, dtype and device: a fresh [T, P]
+        allocation costs page faults on every step) or a new matrix;
+        unscaled, float32 for half-precision tensors."""
+        T = self.num_tasks
+        P = sum(p.numel() for p in self.shared)
+        p0 = self.shared[0] if self.shared else None
+        dtype = p0.dtype if p0 is not None else torch.float32
+        device = p0.device if p0 is not None else torch.device('cpu')
+        if (out is not None and out.shape == (T, P) and out.dtype == dtype
+                and out.device == device):
+            G = out
+        else:
+            G = torch.empty(T, P, dtype=dtype, device=device)
+        offset = 0
+        for k, p in enumerate(self.shared):
+            n = p.numel()
+            if self.stacked is not None:
+                if self.stacked[k] is None:
+                    G[:, offset:offset + n] = 0
+                else:
+                    G[:, offset:offset + n] = self.stacked[k].reshape(T, n)
+            else:
+                for t, row in enumerate(self.rows):
+                    if row[k] is None:
+                        G[t, offset:offset + n] = 0
+                    else:
+                        G[t, offset:offset + n] = row[k].reshape(n)
+            offset += n
+        if G.dtype in (torch.float16, torch.bfloat16):
+            # AMP feature maps: aggregate (Gram matrices, solvers) in float32
+            G = G.float()
+        if self.loss_scale != 1.0:
+            G /= self.loss_scale
+        return G
+
+    def combine_into(self, weights: Tensor, scale: float = 1.0) -> List:
+        """``p.grad += scale * sum_t w_t g_{t,p}`` for every shared tensor,
+        tensor by tensor from the stored (loss-scaled) gradients: with
+        ``scale = accumulation factor`` this is what writing
+        ``(w @ G) * factor * loss_scale`` would give, without forming G.
+        Returns the combination of each tensor (zeros where no task
+        reaches it), in :attr:`shared` order."""
+        coef = (weights.detach().double() * scale).tolist()
+        out = []
+        for k, p in enumerate(self.shared):
+            d = None
+            if self.stacked is not None:
+                g = self.stacked[k]
+                if g is not None:
+                    w = torch.tensor(coef, dtype=g.dtype, device=g.device)
+                    d = (w @ g.reshape(g.shape[0], -1)).view_as(p)
+            else:
+                for t, row in enumerate(self.rows):
+                    g = row[k]
+                    if g is None or coef[t] == 0.0:
+                        continue
+                    if d is None:
+                        d = g.mul(coef[t])
+                    else:
+                        d.add_(g, alpha=coef[t])
+            if d is None:
+                out.append(torch.zeros_like(p))
+                continue
+            d = d.to(p.dtype)
+            out.append(d)
+            if p.grad is None:
+                p.grad = d
+            else:
+                p.grad.add_(d)
+        return out
+
+
 def _sequential(losses, tasks, shared, owns, loss_scale, retain_last):
     rows, specific_grads = [], {}
     for i, task in enumerate(tasks):
@@ -95,9 +225,9 @@ def _sequential(losses, tasks, shared, owns, loss_scale, retain_last):
             inputs,
             retain_graph=retain_last or i < len(tasks) - 1,
             allow_unused=True)
-        rows.append(_flat(grads[:len(shared)], shared))
+        rows.append(list(grads[:len(shared)]))
         specific_grads[task] = list(zip(owns[task], grads[len(shared):]))
-    return torch.stack(rows), specific_grads
+    return TaskGradients(shared, specific_grads, loss_scale, rows=rows)
 
 
 def _batched(losses, tasks, shared, owns, loss_scale, retain_last):
@@ -108,12 +238,6 @@ def _batched(losses, tasks, shared, owns, loss_scale, retain_last):
     grads = torch.autograd.grad(
         outputs, list(shared) + own_all, grad_outputs=eye,
         retain_graph=retain_last, allow_unused=True, is_grads_batched=True)
-    G = torch.cat([
-        (g if g is not None else
-         torch.zeros((len(tasks),) + p.shape, device=p.device,
-                     dtype=p.dtype)).reshape(len(tasks), -1)
-        for g, p in zip(grads[:len(shared)], shared)
-    ], dim=1) if shared else outputs.new_zeros(len(tasks), 0)
     specific_grads, offset = {}, len(shared)
     for i, task in enumerate(tasks):
         pairs = []
@@ -122,7 +246,8 @@ def _batched(losses, tasks, shared, owns, loss_scale, retain_last):
             pairs.append((p, None if g is None else g[i]))
             offset += 1
         specific_grads[task] = pairs
-    return G, specific_grads
+    return TaskGradients(shared, specific_grads, loss_scale,
+                         stacked=list(grads[:len(shared)]))
 
 
 def _timed(fn, device):
@@ -135,30 +260,106 @@ def _timed(fn, device):
     return out, time.perf_counter() - start
 
 
-def task_gradient_matrix(
+def _vmap_level() -> int:
+    """The level the next legacy vmap (``is_grads_batched``) will use."""
+    level = torch._C._vmapmode_increment_nesting()
+    torch._C._vmapmode_decrement_nesting()
+    return level
+
+
+def task_gramian(losses: Dict[str, Tensor], shared: List[Tensor],
+                 specific: Dict[str, List[Tensor]],
+                 loss_scale: float = 1.0) -> Tuple[Tensor, Dict[str, List]]:
+    """The Gram matrix ``M = G G^T`` of the per-task gradients of
+    ``shared`` without holding G: one vmapped backward pass (grad_outputs =
+    the T x T identity, graph retained) in which a hook on each shared
+    tensor adds ``G_k G_k^T`` of its [T, *shape] gradient to M the moment
+    it is produced and hands autograd a stride-0 zero in its place, so each
+    block is freed at once. Extra memory: the largest [T, *shape] block and
+    the vmapped activation gradients, instead of T x P. Each task-specific
+    parameter keeps only its own task's row (what the heads' update uses).
+
+    Returns M [T, T] (unscaled, float32 or wider) and ``{task: [(param,
+    grad or None)]}`` (grads scaled by ``loss_scale``). The caller
+    back-propagates ``sum_t w_t L_t`` through the retained graph once the
+    weights are known. Raises the vmap error if the backward cannot be
+    batched (:class:`GradEngine` explains).
+    """
+    tasks = list(losses)
+    T = len(tasks)
+    owns = {t: [p for p in specific.get(t, []) if p.requires_grad]
+            for t in tasks}
+    outputs = torch.stack([losses[t].reshape(()) for t in tasks]) * loss_scale
+    p0 = shared[0] if shared else outputs
+    dtype = torch.float32 if p0.dtype in (torch.float16, torch.bfloat16) \
+        else p0.dtype
+    M = torch.zeros(T, T, dtype=dtype, device=outputs.device)
+    own_rows: Dict[int, Tensor] = {}
+    level = _vmap_level()
+
+    def unbatched(g, p):
+        full = torch._remove_batch_dim(g, level, T, 0)
+        if full.shape != (T, ) + p.shape:
+            raise RuntimeError(
+                f'task_gramian: expected a [{T}, *{tuple(p.shape)}] batched '
+                f'gradient, got {tuple(full.shape)} (nested vmap?)')
+        return full
+
+    def zero_like(g):
+        return torch.zeros((), dtype=g.dtype, device=g.device).expand(g.shape)
+
+    def shared_hook(p):
+        def hook(g):
+            block = unbatched(g, p).reshape(T, -1).to(dtype)
+            M.addmm_(block, block.T)
+            return zero_like(g)
+        return hook
+
+    def own_hook(p, row):
+        def hook(g):
+            own_rows[id(p)] = unbatched(g, p)[row].clone()
+            return zero_like(g)
+        return hook
+
+    handles = [p.register_hook(shared_hook(p)) for p in shared]
+    own_all = []
+    for i, t in enumerate(tasks):
+        for p in owns[t]:
+            handles.append(p.register_hook(own_hook(p, i)))
+            own_all.append(p)
+    eye = torch.eye(T, device=outputs.device, dtype=outputs.dtype)
+    try:
+        torch.autograd.grad(outputs, list(shared) + own_all,
+                            grad_outputs=eye, retain_graph=True,
+                            allow_unused=True, is_grads_batched=True)
+    finally:
+        for h in handles:
+            h.remove()
+    if loss_scale != 1.0:
+        M /= loss_scale ** 2
+    specific_grads = {t: [(p, own_rows.get(id(p))) for p in owns[t]]
+                      for t in tasks}
+    return M, specific_grads
+
+
+def task_gradients(
         losses: Dict[str, Tensor], shared: List[Tensor],
         specific: Dict[str, List[Tensor]],
         loss_scale: float = 1.0,
-        all_reduce: bool = True,
         mode: str = 'sequential',
-        engine: Optional[GradEngine] = None) -> Tuple[Tensor, Dict[str, List]]:
-    """Per-task gradients of ``shared`` tensors, plus task-specific grads.
+        engine: Optional[GradEngine] = None) -> TaskGradients:
+    """Per-task gradients of ``shared`` tensors, plus task-specific grads,
+    as a :class:`TaskGradients` (no [T, P] matrix is formed).
 
     Args:
         losses: ``{task: scalar}`` in the row order wanted.
         shared: shared parameters (or shared feature maps for
             ``needs='features'``), each with ``requires_grad``.
         specific: ``{task: parameters only that task's loss reaches}``.
-        loss_scale: multiply each loss before differentiation (AMP scale);
-            the returned G is divided back so it is the true gradient.
-        all_reduce: average G over DDP ranks (parameter gradients only).
+        loss_scale: multiply each loss before differentiation (AMP scale).
         mode: ``'sequential'`` or ``'batched'`` when no ``engine`` is given.
         engine: a :class:`GradEngine` (its mode and auto choice win over
             ``mode``).
-
-    Returns:
-        G [T, P] (unscaled) and ``{task: [(param, grad or None)]}``
-        (grads still scaled by ``loss_scale``, as the OptimWrapper expects).
     """
     if engine is None:
         if mode not in ('sequential', 'batched'):
@@ -173,8 +374,8 @@ def task_gradient_matrix(
     mode = engine.current(len(tasks))
     if mode == 'measure':
         device = losses[tasks[0]].device
-        (G, specific_grads), t_seq = _timed(
-            lambda: _sequential(*args, retain_last=True), device)
+        out, t_seq = _timed(lambda: _sequential(*args, retain_last=True),
+                            device)
         try:
             _, t_bat = _timed(lambda: _batched(*args, retain_last=False),
                               device)
@@ -182,28 +383,45 @@ def task_gradient_matrix(
             t_bat = float('inf')
             engine.batched_error = str(err).splitlines()[0][:200]
         engine.record(t_seq, t_bat)
-    elif mode == 'batched':
-        G, specific_grads = _batched(*args, retain_last=False)
-    else:
-        G, specific_grads = _sequential(*args, retain_last=False)
-    if G.dtype in (torch.float16, torch.bfloat16):
-        # AMP feature maps: aggregate (Gram matrices, solvers) in float32
-        G = G.float()
-    if loss_scale != 1.0:
-        G = G / loss_scale
+        return out
+    if mode == 'batched':
+        return _batched(*args, retain_last=False)
+    return _sequential(*args, retain_last=False)
+
+
+def task_gradient_matrix(
+        losses: Dict[str, Tensor], shared: List[Tensor],
+        specific: Dict[str, List[Tensor]],
+        loss_scale: float = 1.0,
+        all_reduce: bool = True,
+        mode: str = 'sequential',
+        engine: Optional[GradEngine] = None) -> Tuple[Tensor, Dict[str, List]]:
+    """:func:`task_gradients` as the matrix G [T, P] (rows flattened and
+    concatenated, unscaled), averaged over DDP ranks when ``all_reduce``
+    (parameter gradients only), and ``{task: [(param, grad or None)]}``
+    (grads still scaled by ``loss_scale``, as the OptimWrapper expects)."""
+    grads = task_gradients(losses, shared, specific, loss_scale, mode,
+                           engine)
+    G = grads.matrix()
     if all_reduce and dist.is_available() and dist.is_initialized():
         dist.all_reduce(G)
         G /= dist.get_world_size()
-    return G, specific_grads
+    return G, grads.specific
 
 
-def write_flat_grad(params: List[Tensor], flat: Tensor) -> None:
-    """Add the flat vector ``flat`` [P] into ``.grad`` of ``params``."""
+def write_flat_grad(params: List[Tensor], flat: Tensor,
+                    copy: bool = True) -> None:
+    """Add the flat vector ``flat`` [P] into ``.grad`` of ``params``;
+    ``copy=False``: a parameter without a gradient gets a view of ``flat``
+    (for a fresh vector the caller does not use again)."""
     offset = 0
     for p in params:
         n = p.numel()
         g = flat[offset:offset + n].view_as(p).to(p.dtype)
-        p.grad = g.clone() if p.grad is None else p.grad + g
+        if p.grad is None:
+            p.grad = g.clone() if copy else g
+        else:
+            p.grad.add_(g)
         offset += n
     if offset != flat.numel():
         raise ValueError(f'combined gradient has {flat.numel()} entries but '

@@ -45,6 +45,7 @@ import torch
 from torch import Tensor
 
 from mtlbox.balancers.task_grads import (GradEngine, task_gradient_matrix,
+                                         task_gradients, task_gramian,
                                          write_flat_grad)
 from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
                                        all_reduce_mean, all_reduce_sum,
@@ -53,7 +54,7 @@ from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
                                        nonfinite_grad_params, sync_gradients,
                                        world_size)
 from mtlbox.balancers.base import (Aggregation, checked_aggregate,
-                                   checked_weigh)
+                                   checked_aggregate_gram, checked_weigh)
 from mtlbox.registry import STEPS
 
 
@@ -277,20 +278,127 @@ class _MatrixStep(BalancedStep):
 class GradStep(_MatrixStep):
     """Gradient-level balancers on the shared parameters.
 
-    The combined gradient [P] of the last step is kept in
-    :attr:`last_direction` (unscaled) for logging and tests.
+    Three paths, chosen per step:
+
+    - **per tensor** (a :attr:`~mtlbox.balancers.BaseBalancer.gramian`
+      balancer, one process): the per-task gradients stay as autograd
+      returned them; ``M = sum_k G_k G_k^T`` is accumulated tensor by
+      tensor, ``w = balancer.aggregate_gram(M, L, tasks)``, and
+      ``p.grad = sum_t w_t g_{t,p}`` is written tensor by tensor. No
+      [T, P] matrix, no flat copy.
+    - **Gramian engine** (``grad_engine='gramian'``, gramian balancers):
+      M from one vmapped backward in which each tensor's [T, *shape]
+      gradient is folded into M and freed at once
+      (:func:`~mtlbox.balancers.task_grads.task_gramian`), then one
+      backward of ``sum_t w_t L_t`` into the shared parameters: memory of
+      about the largest [T, *shape] block instead of T x P, for one more
+      backward pass.
+    - **matrix** (every other balancer, and under DDP, where G is averaged
+      over ranks in one all-reduce): G [T, P] copied once into a buffer
+      kept between steps, ``balancer.aggregate(G, L, tasks)``.
+
+    The combined gradient [P] of the last step (unscaled) is
+    :attr:`last_direction`, for logging and tests; on the per-tensor path
+    it is read back from the written gradients (after clipping, if the
+    optimizer wrapper clips).
     """
+
+    #: which path the last step took: 'tensors', 'gramian' or 'matrix'
+    last_path = None
+
+    def __init__(self, grad_engine: str = 'auto'):
+        super().__init__(grad_engine)
+        self._buffer = None  # G [T, P] of the matrix path, reused
+        self._direction = None
+        self._written = None  # (tensors written, their scale)
+
+    @property
+    def last_direction(self):
+        if self._written is not None:
+            parts, scale = self._written
+            return torch.cat([d.reshape(-1) for d in parts]) / scale
+        return self._direction
 
     def __call__(self, model, data, losses, shared_maps, trunk,
                  optim_wrapper):
         balancer = model.balancer
         self.last_aggregation = None
+        self._direction = self._written = None
         device = next(iter(losses.values())).device
         factor, amp = self.count_and_factors(optim_wrapper, device)
         shared = model.shared_parameters()
         specific = {t: model.task_parameters(t) for t in losses}
-        G, specific_grads = task_gradient_matrix(
-            losses, shared, specific, loss_scale=amp, engine=self.engine)
+        if self.engine.mode == 'gramian':
+            if not balancer.gramian:
+                raise ValueError(
+                    f"grad_engine='gramian' needs a balancer whose weights "
+                    f'depend on the Gram matrix only; '
+                    f'{type(balancer).__name__} needs the gradients '
+                    "themselves: use grad_engine='auto'")
+            if is_distributed():
+                raise NotImplementedError(
+                    "grad_engine='gramian' runs in one process; under DDP "
+                    "use grad_engine='auto'")
+            self._gramian(balancer, losses, shared, specific, factor, amp,
+                          optim_wrapper)
+        elif balancer.gramian and not is_distributed():
+            self._per_tensor(balancer, losses, shared, specific, factor,
+                             amp, optim_wrapper)
+        else:
+            self._matrix(balancer, losses, shared, specific, factor, amp,
+                         optim_wrapper)
+        self.finish(optim_wrapper)
+        return sum(losses.values())
+
+    def _gram_weights(self, balancer, M, losses, scale, optim_wrapper):
+        """Weights from the Gram matrix; on a non-finite gradient (loss
+        scaler active) all ones, so the written sum is non-finite too."""
+        tasks = list(losses)
+        if self.check_task_rows(M.diagonal()[:, None], tasks, optim_wrapper,
+                                'per-task gradient of the shared '
+                                'parameters'):
+            return M.new_ones(len(tasks))
+        loss_vec = torch.stack([losses[t].detach().reshape(())
+                                for t in tasks])
+        out = checked_aggregate_gram(balancer, M, loss_vec, tasks)
+        if out.weights is not None:
+            balancer.record_task_weights(tasks, out.weights)
+        self.last_aggregation = out
+        if out.parameter_loss is not None:
+            (out.parameter_loss * scale).backward()
+        return out.weights
+
+    def _per_tensor(self, balancer, losses, shared, specific, factor, amp,
+                    optim_wrapper):
+        self.last_path = 'tensors'
+        grads = task_gradients(losses, shared, specific, loss_scale=amp,
+                               engine=self.engine)
+        weights = self._gram_weights(balancer, grads.gram(), losses,
+                                     factor * amp, optim_wrapper)
+        self._written = (grads.combine_into(weights, factor), factor * amp)
+        self.add_specific(grads.specific, factor)
+
+    def _gramian(self, balancer, losses, shared, specific, factor, amp,
+                 optim_wrapper):
+        self.last_path = 'gramian'
+        M, specific_grads = task_gramian(losses, shared, specific, amp)
+        weights = self._gram_weights(balancer, M, losses, factor * amp,
+                                     optim_wrapper)
+        coef = weights.detach().to(M.dtype) * (factor * amp)
+        total = sum(c * losses[t] for c, t in zip(coef, losses))
+        torch.autograd.backward(total, inputs=list(shared))
+        self.add_specific(specific_grads, factor)
+
+    def _matrix(self, balancer, losses, shared, specific, factor, amp,
+                optim_wrapper):
+        self.last_path = 'matrix'
+        grads = task_gradients(losses, shared, specific, loss_scale=amp,
+                               engine=self.engine)
+        G = grads.matrix(out=self._buffer)
+        self._buffer = G
+        if is_distributed():
+            torch.distributed.all_reduce(G)
+            G /= world_size()
         if self.check_task_rows(G, list(losses), optim_wrapper,
                                 'per-task gradient of the shared '
                                 'parameters'):
@@ -298,11 +406,9 @@ class GradStep(_MatrixStep):
         else:
             combined = self.aggregate(balancer, G, losses, factor * amp,
                                       numels=[p.numel() for p in shared])
-        write_flat_grad(shared, combined * (factor * amp))
-        self.add_specific(specific_grads, factor)
-        self.last_direction = combined
-        self.finish(optim_wrapper)
-        return sum(losses.values())
+        write_flat_grad(shared, combined * (factor * amp), copy=False)
+        self.add_specific(grads.specific, factor)
+        self._direction = combined
 
 
 @STEPS.register_module(name='features')

@@ -34,8 +34,11 @@ class MultiTaskModel(BaseModel):
         grad_engine: how gradient-level balancers get the per-task gradient
             matrix: ``'auto'`` (time both on the first two steps, keep the
             faster; ``balanced_step.engine.remeasure()`` measures again),
-            ``'sequential'`` (one ``autograd.grad`` per task) or
-            ``'batched'`` (one vmapped vector-Jacobian product).
+            ``'sequential'`` (one ``autograd.grad`` per task),
+            ``'batched'`` (one vmapped vector-Jacobian product) or
+            ``'gramian'`` (memory-light: only the Gram matrix ``G G^T`` is
+            kept, then one weighted backward; gramian balancers only, see
+            docs/balancers.md#gradient-engines).
 
     ``loss()`` returns ``{f'{task}.loss_{name}': scalar}`` for the tasks with
     at least one labelled sample in the batch. ``train_step()`` sums each
@@ -69,9 +72,10 @@ class MultiTaskModel(BaseModel):
             raise ValueError(f"nonfinite_loss={nonfinite_loss!r}: use 'skip' "
                              "or 'raise'")
         self.nonfinite_loss = nonfinite_loss
-        if grad_engine not in ('auto', 'sequential', 'batched'):
-            raise ValueError(f'grad_engine={grad_engine!r}: use auto, '
-                             'sequential or batched')
+        from mtlbox.balancers.task_grads import MODES
+        if grad_engine not in MODES:
+            raise ValueError(f'grad_engine={grad_engine!r}: use one of '
+                             f'{MODES}')
         self.grad_engine = grad_engine
         self.max_consecutive_nonfinite = max_consecutive_nonfinite
         # counters live in buffers so they survive resume
@@ -98,6 +102,14 @@ class MultiTaskModel(BaseModel):
         if list(self.balancer.tasks) != self.tasks:
             raise ValueError(f'balancer tasks {self.balancer.tasks} differ '
                              f'from the heads {self.tasks}')
+        if grad_engine == 'gramian' and not (
+                self.balancer.needs == 'grads' and self.balancer.gramian):
+            raise ValueError(
+                f"grad_engine='gramian' needs a gradient-level balancer whose"
+                f' weights depend on the Gram matrix only (gramian=True); '
+                f'{type(self.balancer).__name__} (needs='
+                f'{self.balancer.needs!r}) is not one: use '
+                "grad_engine='auto'")
         self._steps = {}  # family -> step strategy (engine state)
 
     @property

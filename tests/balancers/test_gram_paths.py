@@ -1,0 +1,196 @@
+"""The three paths of the gradient step (per tensor, Gramian engine, matrix)
+take the same update, and the Gram-matrix contract of plugin balancers."""
+import copy
+
+import pytest
+import torch
+
+from mtlbox.balancers import Aggregation, GramianBalancer
+from mtlbox.balancers import task_grads as tg
+
+TASKS = ['seg', 'depth', 'normal']
+
+
+class _InverseNorm(GramianBalancer):
+    """A plugin written against the Gram contract only: w_t = 1/||g_t||."""
+
+    def aggregate_gram(self, gram, losses, tasks):
+        return Aggregation(weights=gram.diagonal().clamp_min(1e-12).rsqrt())
+
+
+class _Direction(GramianBalancer):
+
+    def aggregate_gram(self, gram, losses, tasks):
+        return Aggregation(direction=gram[0])
+
+
+def _as_matrix_balancer(model):
+    """Hide the Gram contract of ``model.balancer``: the step then takes the
+    G [T, P] matrix path, the reference of the other two."""
+    cls = type(model.balancer)
+    model.balancer.__class__ = type(cls.__name__, (cls, ), {'gramian': False})
+    return model
+
+
+def _steps(model, batches, optim, **kwargs):
+    """Train ``model`` on ``batches`` (same RNG stream for every model);
+    returns the paths taken."""
+    torch.manual_seed(0)
+    ow = optim(model, **kwargs)
+    paths = []
+    for batch in batches:
+        model.train_step(copy.deepcopy(batch), ow)
+        paths.append(model.balanced_step.last_path)
+    return paths
+
+
+def _assert_same_params(a, b):
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(pb, pa, atol=1e-7, rtol=1e-4, msg=name)
+
+
+CASES = [dict(type='PCGrad'), dict(type='MGDA'), dict(type='CAGrad'),
+         dict(type='IMTL-G'), dict(type='Nash-MTL'), dict(type='UPGrad'),
+         dict(type='GradNorm', alpha=1.5),
+         dict(type='OL-AUX', main_task='seg')]
+
+
+@pytest.mark.parametrize('cfg', CASES, ids=lambda c: c['type'])
+@pytest.mark.parametrize('engine', ['sequential', 'batched'])
+def test_per_tensor_path_takes_the_matrix_update(tiny_model, batches, optim,
+                                                 cfg, engine):
+    """Same parameters (trunk and heads, balancer state included) after two
+    steps with accumulation and clipping, whether the step keeps G per
+    tensor or forms the [T, P] matrix."""
+    ref = tiny_model(cfg)
+    ref.balanced_step.engine = tg.GradEngine(engine)
+    model = copy.deepcopy(ref)
+    _as_matrix_balancer(ref)
+    data = batches(2)
+    kwargs = dict(accumulative_counts=2, clip_grad=dict(max_norm=0.5))
+    assert _steps(ref, data, optim, **kwargs) == ['matrix'] * 2
+    assert _steps(model, data, optim, **kwargs) == ['tensors'] * 2
+    _assert_same_params(ref, model)
+    torch.testing.assert_close(model.balanced_step.last_direction,
+                               ref.balanced_step.last_direction,
+                               atol=1e-7, rtol=1e-4)
+
+
+@pytest.mark.parametrize('cfg', CASES[:4] + CASES[6:],
+                         ids=lambda c: c['type'])
+def test_gramian_engine_takes_the_matrix_update(tiny_model, batches, optim,
+                                                cfg):
+    ref = tiny_model(cfg)
+    model = copy.deepcopy(ref)
+    model.grad_engine = 'gramian'  # before the step is first built
+    _as_matrix_balancer(ref)
+    data = batches(2)
+    assert _steps(ref, data, optim) == ['matrix'] * 2
+    assert _steps(model, data, optim) == ['gramian'] * 2
+    _assert_same_params(ref, model)
+
+
+def test_a_gram_only_plugin_on_every_path(tiny_model, batches, optim):
+    """w_t = 1/||g_t|| worked out from autograd by hand: the update of every
+    path is -lr * sum_t g_t / ||g_t|| on the trunk, -lr * g_t on head t."""
+    ref = tiny_model(dict(type='EW'))
+    ref.eval()  # one BN state for the manual forward and the steps
+    batch = batches(1)[0]
+    data = ref.data_preprocessor(copy.deepcopy(batch), True)
+    losses, _, _ = ref._loss_and_features(data['inputs'],
+                                          data['data_samples'])
+    losses = ref.task_losses(losses)
+    shared = ref.shared_parameters()
+    expected = [torch.zeros_like(p) for p in shared]
+    for t in TASKS:
+        g = torch.autograd.grad(losses[t], shared, retain_graph=True,
+                                allow_unused=True)
+        g = [torch.zeros_like(p) if x is None else x
+             for p, x in zip(shared, g)]
+        norm = torch.sqrt(sum((x * x).sum() for x in g))
+        for e, x in zip(expected, g):
+            e.add_(x / norm)
+    lr = 0.1
+    for engine in ('sequential', 'batched', 'gramian'):
+        model = copy.deepcopy(ref)
+        model.balancer = _InverseNorm(TASKS)
+        model.grad_engine = engine
+        before = [p.detach().clone() for p in model.shared_parameters()]
+        model.train_step(copy.deepcopy(batch), optim(model, lr=lr))
+        assert model.balanced_step.last_path == (
+            'gramian' if engine == 'gramian' else 'tensors')
+        for p0, p, e in zip(before, model.shared_parameters(), expected):
+            torch.testing.assert_close(p - p0, -lr * e, atol=1e-7,
+                                       rtol=1e-4)
+        # heads: their own task's gradient, unweighted
+        head = model.heads['depth']
+        ref_head = copy.deepcopy(ref.heads['depth'])
+        g = torch.autograd.grad(losses['depth'], list(ref.heads['depth']
+                                                      .parameters()),
+                                retain_graph=True, allow_unused=True)
+        for p, p0, x in zip(head.parameters(), ref_head.parameters(), g):
+            if x is not None:
+                torch.testing.assert_close(p - p0, -lr * x, atol=1e-7,
+                                           rtol=1e-4)
+
+
+def test_task_gramian_and_per_tensor_gram_match_G_Gt(tiny_model, batches):
+    """M from the memory-light engine and from per-tensor gradients equal
+    G G^T of the matrix, with the loss scale divided out; the engine leaves
+    no gradient on the shared parameters and keeps each head's own row."""
+    model = tiny_model(dict(type='EW'))
+    model.eval()
+    batch = batches(1)[0]
+
+    def losses():
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
+        out, _, _ = model._loss_and_features(data['inputs'],
+                                             data['data_samples'])
+        return model.task_losses(out)
+
+    shared = model.shared_parameters()
+    specific = {t: model.task_parameters(t) for t in TASKS}
+    G, spec = tg.task_gradient_matrix(losses(), shared, specific)
+    scale = 64.0
+    M, spec_m = tg.task_gramian(losses(), shared, specific, loss_scale=scale)
+    torch.testing.assert_close(M, G @ G.T, atol=1e-6, rtol=1e-5)
+    assert all(p.grad is None for p in shared)
+    for t in TASKS:
+        for (p, g), (p2, g2) in zip(spec[t], spec_m[t]):
+            assert p is p2
+            if g is not None:
+                torch.testing.assert_close(g2, g * scale, atol=1e-5,
+                                           rtol=1e-5)
+    for mode in ('sequential', 'batched'):
+        grads = tg.task_gradients(losses(), shared, specific,
+                                  loss_scale=scale, mode=mode)
+        torch.testing.assert_close(grads.gram(), G @ G.T, atol=1e-6,
+                                   rtol=1e-5)
+        torch.testing.assert_close(grads.matrix(), G, atol=1e-7, rtol=1e-5)
+        # combine_into: p.grad = scale * (w @ G) without forming G
+        w = torch.tensor([0.5, -1.0, 2.0])
+        written = grads.combine_into(w, 0.25)
+        flat = torch.cat([d.reshape(-1) for d in written])
+        torch.testing.assert_close(flat, (w @ G) * 0.25 * scale, atol=1e-5,
+                                   rtol=1e-5)
+        for p in shared:
+            p.grad = None
+
+
+def test_gramian_engine_needs_a_gram_balancer():
+    from mtlbox.registry import MODELS
+    cfg = dict(type='MultiTaskModel', backbone=dict(type='_TinyBackbone'),
+               heads=dict(depth=dict(type='DepthHead', in_channels=[8],
+                                     channels=8)),
+               balancer=dict(type='DB-MTL'), grad_engine='gramian')
+    with pytest.raises(ValueError, match="grad_engine='gramian'"):
+        MODELS.build(cfg)
+
+
+def test_a_gram_balancer_returning_a_direction_is_refused(tiny_model,
+                                                          batches, optim):
+    model = tiny_model(dict(type='EW'))
+    model.balancer = _Direction(TASKS)
+    with pytest.raises(TypeError, match='_Direction.aggregate_gram.*'
+                                        'with a direction'):
+        model.train_step(batches(1)[0], optim(model))
