@@ -109,12 +109,26 @@ VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS,
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS,
                      'mtlbox.visualization')
 
+def build_balancer(cfg, registry, default_args=None):
+    """``build_from_cfg``, plus the key every gradient-level balancer
+    takes: ``level='grads'`` (per-task gradients of the shared parameters,
+    the default) or ``'features'`` (of the shared feature maps), applied
+    with ``BaseBalancer.set_level`` after the build."""
+    level = cfg.get('level') if hasattr(cfg, 'get') else None
+    if level is None:
+        return build_from_cfg(cfg, registry, default_args)
+    cfg = {k: v for k, v in cfg.items() if k != 'level'}
+    balancer = build_from_cfg(cfg, registry, default_args)
+    balancer.set_level(level)
+    return balancer
+
+
 # Loss balancers have no mmengine counterpart: a root of their own.
 BALANCERS = Registry(
     'balancer',
     scope='mtlbox',
     locations=['mtlbox.balancers'],
-    build_func=_with_suggestions(build_from_cfg))
+    build_func=_with_suggestions(build_balancer))
 
 # Step strategies, one per balancer family (``balancer.needs``): the owner
 # of MultiTaskModel's training step (mtlbox/engine/balanced_step.py).

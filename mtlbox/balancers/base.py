@@ -120,6 +120,44 @@ class BaseBalancer(nn.Module):
     def num_tasks(self) -> int:
         return len(self.tasks)
 
+    #: the levels a gradient-level balancer can act on (``level=`` in its
+    #: config): the shared parameters or the shared feature maps
+    LEVELS = ('grads', 'features')
+
+    def set_level(self, level: str) -> None:
+        """Aggregate per-task gradients of the shared parameters
+        (``'grads'``) or of the shared feature maps (``'features'``,
+        LibMTL's ``rep_grad``): the config key ``level`` of every
+        gradient-level balancer, applied by the ``BALANCERS`` registry after
+        the balancer is built. At feature level G is [T, F] (F = the
+        trunk's output values of the batch) and the combined feature
+        gradient is back-propagated once through the trunk
+        (:class:`~mtlbox.engine.balanced_step.FeatureStep`)."""
+        name = type(self).__name__
+        if level not in self.LEVELS:
+            raise ValueError(f'{name} level={level!r}: expected one of '
+                             f'{self.LEVELS}')
+        if self.needs not in self.LEVELS:
+            raise ValueError(
+                f'{name} level={level!r}: {name} is not a gradient-level '
+                f'balancer (needs={self.needs!r}; loss-level and sample-'
+                'level balancers have no level): drop level')
+        self.needs = level
+
+    def check_state_width(self, state: str, width: int, new: int) -> None:
+        """A balancer keeping per-column state of G (an EMA [T, P]) calls
+        this before re-initialising it for a G of another width. At
+        feature level the width is the trunk's output size of the batch,
+        so a change (a smaller last batch, multi-scale inputs) would
+        silently restart the state: an error names it and the fix."""
+        if self.needs == 'features' and width and width != new:
+            raise ValueError(
+                f'{type(self).__name__} (level=\'features\') keeps {state} '
+                f'of the per-task feature gradients, {width} values wide, '
+                f'but this batch has {new}: the batch size or the input '
+                'size changed. Use a fixed input size and drop_last=True in '
+                "the train_dataloader, or level='grads'")
+
     def present(self, losses: Dict[str, Tensor]) -> List[str]:
         """Tasks of ``losses`` in :attr:`tasks` order; unknown keys fail."""
         unknown = set(losses) - set(self.tasks)

@@ -53,6 +53,10 @@ class Compose(BaseBalancer):
         """The gradient method's family (``'grads'`` or ``'features'``)."""
         return self.grad_method.needs
 
+    def set_level(self, level: str) -> None:
+        """``level=`` of the composition sets the gradient method's."""
+        self.grad_method.set_level(level)
+
     def loss_weights(self, tasks, losses: Tensor):
         """``(w [T], weighting)``: the loss-level weights ``dF/dL_t`` at
         ``losses`` and the loss-level method's :class:`Weighting` (its

@@ -179,13 +179,10 @@ class TaskGradients:
             G /= self.loss_scale
         return G
 
-    def combine_into(self, weights: Tensor, scale: float = 1.0) -> List:
-        """``p.grad += scale * sum_t w_t g_{t,p}`` for every shared tensor,
-        tensor by tensor from the stored (loss-scaled) gradients: with
-        ``scale = accumulation factor`` this is what writing
-        ``(w @ G) * factor * loss_scale`` would give, without forming G.
-        Returns the combination of each tensor (zeros where no task
-        reaches it), in :attr:`shared` order."""
+    def combine(self, weights: Tensor, scale: float = 1.0) -> List:
+        """``scale * sum_t w_t g_{t,k}`` for every shared tensor k, tensor
+        by tensor from the stored (loss-scaled) gradients, in the tensor's
+        dtype; None where no task reaches it."""
         coef = (weights.detach().double() * scale).tolist()
         out = []
         for k, p in enumerate(self.shared):
@@ -204,10 +201,20 @@ class TaskGradients:
                         d = g.mul(coef[t])
                     else:
                         d.add_(g, alpha=coef[t])
+            out.append(None if d is None else d.to(p.dtype))
+        return out
+
+    def combine_into(self, weights: Tensor, scale: float = 1.0) -> List:
+        """``p.grad += scale * sum_t w_t g_{t,p}`` for every shared tensor
+        (:meth:`combine`): with ``scale = accumulation factor`` this is what
+        writing ``(w @ G) * factor * loss_scale`` would give, without
+        forming G. Returns the combination of each tensor (zeros where no
+        task reaches it), in :attr:`shared` order."""
+        out = []
+        for p, d in zip(self.shared, self.combine(weights, scale)):
             if d is None:
                 out.append(torch.zeros_like(p))
                 continue
-            d = d.to(p.dtype)
             out.append(d)
             if p.grad is None:
                 p.grad = d

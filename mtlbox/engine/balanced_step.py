@@ -260,6 +260,27 @@ class _MatrixStep(BalancedStep):
             (out.parameter_loss * scale).backward()
         return out.combined(G)
 
+    def gram_weights(self, balancer, M, losses, scale, optim_wrapper,
+                     where):
+        """``balancer.aggregate_gram`` on the Gram matrix M (a
+        :attr:`~mtlbox.balancers.BaseBalancer.gramian` balancer), its
+        weights recorded and its parameter loss back-propagated with
+        ``scale``; on a non-finite gradient (loss scaler active) all ones,
+        so the written sum is non-finite too."""
+        tasks = list(losses)
+        if self.check_task_rows(M.diagonal()[:, None], tasks, optim_wrapper,
+                                where):
+            return M.new_ones(len(tasks))
+        loss_vec = torch.stack([losses[t].detach().reshape(())
+                                for t in tasks])
+        out = checked_aggregate_gram(balancer, M, loss_vec, tasks)
+        if out.weights is not None:
+            balancer.record_task_weights(tasks, out.weights)
+        self.last_aggregation = out
+        if out.parameter_loss is not None:
+            (out.parameter_loss * scale).backward()
+        return out.weights
+
     def add_specific(self, specific_grads, factor: float) -> None:
         """Add each task's own-parameter gradients (scaled by the AMP scale
         already) times the accumulation factor and the balancer's
@@ -305,6 +326,7 @@ class GradStep(_MatrixStep):
 
     #: which path the last step took: 'tensors', 'gramian' or 'matrix'
     last_path = None
+    WHERE = 'per-task gradient of the shared parameters'
 
     def __init__(self, grad_engine: str = 'auto'):
         super().__init__(grad_engine)
@@ -350,31 +372,13 @@ class GradStep(_MatrixStep):
         self.finish(optim_wrapper)
         return sum(losses.values())
 
-    def _gram_weights(self, balancer, M, losses, scale, optim_wrapper):
-        """Weights from the Gram matrix; on a non-finite gradient (loss
-        scaler active) all ones, so the written sum is non-finite too."""
-        tasks = list(losses)
-        if self.check_task_rows(M.diagonal()[:, None], tasks, optim_wrapper,
-                                'per-task gradient of the shared '
-                                'parameters'):
-            return M.new_ones(len(tasks))
-        loss_vec = torch.stack([losses[t].detach().reshape(())
-                                for t in tasks])
-        out = checked_aggregate_gram(balancer, M, loss_vec, tasks)
-        if out.weights is not None:
-            balancer.record_task_weights(tasks, out.weights)
-        self.last_aggregation = out
-        if out.parameter_loss is not None:
-            (out.parameter_loss * scale).backward()
-        return out.weights
-
     def _per_tensor(self, balancer, losses, shared, specific, factor, amp,
                     optim_wrapper):
         self.last_path = 'tensors'
         grads = task_gradients(losses, shared, specific, loss_scale=amp,
                                engine=self.engine)
-        weights = self._gram_weights(balancer, grads.gram(), losses,
-                                     factor * amp, optim_wrapper)
+        weights = self.gram_weights(balancer, grads.gram(), losses,
+                                    factor * amp, optim_wrapper, self.WHERE)
         self._written = (grads.combine_into(weights, factor), factor * amp)
         self.add_specific(grads.specific, factor)
 
@@ -382,8 +386,8 @@ class GradStep(_MatrixStep):
                  optim_wrapper):
         self.last_path = 'gramian'
         M, specific_grads = task_gramian(losses, shared, specific, amp)
-        weights = self._gram_weights(balancer, M, losses, factor * amp,
-                                     optim_wrapper)
+        weights = self.gram_weights(balancer, M, losses, factor * amp,
+                                    optim_wrapper, self.WHERE)
         coef = weights.detach().to(M.dtype) * (factor * amp)
         total = sum(c * losses[t] for c, t in zip(coef, losses))
         torch.autograd.backward(total, inputs=list(shared))
@@ -399,9 +403,7 @@ class GradStep(_MatrixStep):
         if is_distributed():
             torch.distributed.all_reduce(G)
             G /= world_size()
-        if self.check_task_rows(G, list(losses), optim_wrapper,
-                                'per-task gradient of the shared '
-                                'parameters'):
+        if self.check_task_rows(G, list(losses), optim_wrapper, self.WHERE):
             combined = G.sum(0)  # non-finite: the loss scaler skips it
         else:
             combined = self.aggregate(balancer, G, losses, factor * amp,
@@ -413,61 +415,92 @@ class GradStep(_MatrixStep):
 
 @STEPS.register_module(name='features')
 class FeatureStep(_MatrixStep):
-    """Gradient-level balancers on the shared feature maps (MGDA-UB).
+    """Gradient-level balancers on the shared feature maps: ``level=
+    'features'`` of any gradient method (LibMTL's ``rep_grad``), MGDA-UB.
 
-    G [T, F] holds the per-task gradients of the shared feature maps (the
-    heads read detached leaf copies of the trunk's maps); the combined
-    feature gradient is back-propagated once through the trunk. Under DDP
-    the global batch's feature gradient is every rank's concatenated.
+    The heads read detached leaf copies Z of the trunk's maps; the per-task
+    gradients of Z are aggregated and the combined feature gradient is
+    back-propagated once through the trunk. A
+    :attr:`~mtlbox.balancers.BaseBalancer.gramian` balancer gets
+    ``M = sum_k G_k G_k^T`` accumulated per feature map and the combination
+    is formed per map (no [T, F] matrix); others get G [T, F]. Under DDP
+    the global batch's feature gradient is every rank's concatenated (the
+    matrix path). Needs an architecture whose heads all read the one
+    shared representation (no shared parameters of its own: HPS).
     """
 
     detach_shared = True
+    WHERE = 'per-task gradient of the shared features'
+    #: which path the last step took: 'tensors' or 'matrix'
+    last_path = None
 
     def __call__(self, model, data, losses, feature_leaves, trunk,
                  optim_wrapper):
         balancer = model.balancer
-        if model.architecture.shared_parameters():
+        arch = model.architecture
+        if arch.shared_parameters():
             raise ValueError(
-                f'{type(balancer).__name__} balances gradients of the '
-                'shared features, which needs an architecture without '
-                'shared parameters (got '
-                f'{type(model.architecture).__name__})')
+                f"{type(balancer).__name__} at level='features' balances "
+                'the gradients of one shared representation, but the '
+                f'architecture {type(arch).__name__} has shared parameters '
+                'of its own after the trunk (each head reads its own mix): '
+                "use level='grads', or architecture=dict(type='HPS')")
         self.last_aggregation = None
         device = next(iter(losses.values())).device
         factor, amp = self.count_and_factors(optim_wrapper, device)
         specific = {t: model.task_parameters(t) for t in losses}
+        if balancer.gramian and not is_distributed():
+            self.last_path = 'tensors'
+            grads = task_gradients(losses, feature_leaves, specific,
+                                   loss_scale=amp, engine=self.engine)
+            weights = self.gram_weights(balancer, grads.gram(), losses,
+                                        factor * amp, optim_wrapper,
+                                        self.WHERE)
+            pieces = [torch.zeros_like(f) if d is None else d
+                      for f, d in zip(trunk, grads.combine(weights, factor))]
+            self.last_direction = torch.cat(
+                [d.reshape(-1) for d in pieces]) / (factor * amp)
+            specific_grads = grads.specific
+        else:
+            self.last_path = 'matrix'
+            combined, specific_grads = self._matrix(
+                balancer, losses, feature_leaves, specific, factor, amp,
+                optim_wrapper)
+            self.last_direction = combined
+            combined = combined * (factor * amp)
+            pieces, offset = [], 0
+            for f in trunk:
+                pieces.append(combined[offset:offset + f.numel()]
+                              .view_as(f).to(f.dtype))
+                offset += f.numel()
+        torch.autograd.backward(trunk, pieces)
+        self.add_specific(specific_grads, factor)
+        self.finish(optim_wrapper)
+        return sum(losses.values())
+
+    def _matrix(self, balancer, losses, feature_leaves, specific, factor,
+                amp, optim_wrapper):
         G, specific_grads = task_gradient_matrix(
             losses, feature_leaves, specific, loss_scale=amp,
             all_reduce=False, engine=self.engine)  # gathered below
         ranks = world_size()
         tasks = list(losses)
-        where = 'per-task gradient of the shared features'
         if ranks > 1:
             # losses are rank means (1/N each): aggregate the global
             # matrix, back-propagate this rank's slice N times (gradients
             # are then averaged over ranks)
             G_all, offset = all_gather_columns(G / ranks)
-            if self.check_task_rows(G_all, tasks, optim_wrapper, where):
+            if self.check_task_rows(G_all, tasks, optim_wrapper, self.WHERE):
                 combined = G.sum(0)
             else:
                 combined = self.aggregate(balancer, G_all, losses,
                                           factor * amp)
                 combined = combined[offset:offset + G.shape[1]] * ranks
-        elif self.check_task_rows(G, tasks, optim_wrapper, where):
+        elif self.check_task_rows(G, tasks, optim_wrapper, self.WHERE):
             combined = G.sum(0)
         else:
             combined = self.aggregate(balancer, G, losses, factor * amp)
-        self.last_direction = combined
-        combined = combined * (factor * amp)
-        pieces, offset = [], 0
-        for f in trunk:
-            pieces.append(
-                combined[offset:offset + f.numel()].view_as(f).to(f.dtype))
-            offset += f.numel()
-        torch.autograd.backward(trunk, pieces)
-        self.add_specific(specific_grads, factor)
-        self.finish(optim_wrapper)
-        return sum(losses.values())
+        return combined, specific_grads
 
 
 @STEPS.register_module(name='samples')

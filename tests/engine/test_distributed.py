@@ -139,8 +139,11 @@ def _compare_with_one_process(tmp_path, balancer, labels=RANK_LABELS,
 FAMILIES = [
     dict(type='EW'),  # loss level, linear
     dict(type='_GeoMeanForTest'),  # loss level, non-linear
-    dict(type='MGDA'),  # gradient level (all-reduced G)
-    dict(type='MGDAUB'),  # feature level (gathered feature gradients)
+    # gradient level: all-reduced G under DDP, per-tensor Gram in the one
+    # process of the reference
+    dict(type='MGDA'),
+    # feature level (gathered feature gradients), any gradient method
+    dict(type='PCGrad', level='features'),
     dict(type='SLGrad', main_task='seg'),  # sample level
 ]
 

@@ -28,16 +28,19 @@ def test_vs_peers_without_peers(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)  # the demo config path is relative
     vs_peers = load('vs_peers')
     vs_peers.main(['--only', 'PCGrad', '--steps', '1', '--warmup', '0',
-                   '--batch-size', '1'])
+                   '--batch-size', '1', '--gramian', '--features',
+                   '--memory'])
     out = capsys.readouterr().out
     assert 'skip LibMTL: not given' in out
     assert 'skip TorchJD: not given' in out
     rows = table_rows(out, 'method')
     assert [(r[0], r[1]) for r in rows] == [
-        ('floor', 'strict'), ('EW', 'mtlbox'), ('PCGrad', 'mtlbox')]
+        ('floor', 'strict'), ('EW', 'mtlbox'), ('PCGrad', 'mtlbox'),
+        ('PCGrad', 'mtlbox-gramian'), ('PCGrad', 'mtlbox-features')]
     ew = rows[1]
     assert float(ew[3]) == pytest.approx(1.0)  # EW / EW
-    assert all(r[-1] == '-' for r in rows)  # no peer, no speed-up
+    assert float(ew[-1]) == 0  # +MiB of EW over EW
+    assert all(r[-2] == '-' for r in rows)  # no peer, no speed-up
 
 
 def test_task_scaling_smallest(capsys, tmp_path):

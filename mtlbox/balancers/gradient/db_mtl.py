@@ -53,6 +53,8 @@ class DBMTL(BaseBalancer):
                   tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(grads.device)
         if self.ema.shape != (self.num_tasks, grads.shape[1]):
+            self.check_state_width('an EMA', self.ema.shape[-1],
+                                   grads.shape[1])
             self.ema = grads.new_zeros(self.num_tasks, grads.shape[1])
             self.seen.zero_()
         self.step += 1

@@ -84,6 +84,14 @@ class GradNorm(BaseBalancer):
         # norm_on='all': n_t = sqrt(M_tt), so the Gram matrix suffices
         return self.norm_on == 'all'
 
+    def set_level(self, level: str) -> None:
+        if level == 'features' and self.norm_on != 'all':
+            raise ValueError(
+                f"GradNorm norm_on={self.norm_on} picks the last shared "
+                "parameter tensors, which level='features' does not have: "
+                "use norm_on='all' there")
+        super().set_level(level)
+
     def aggregate(self, grads: Tensor, losses: Tensor, tasks: List[str],
                   numels: Optional[List[int]] = None) -> Aggregation:
         """``numels``: the numel of each shared tensor, in G's column order

@@ -50,6 +50,8 @@ class MoCo(BaseBalancer):
                   tasks: List[str]) -> Aggregation:
         idx = self.index(tasks).to(grads.device)
         if self.tracked.shape != (self.num_tasks, grads.shape[1]):
+            self.check_state_width('tracked gradients', self.tracked.shape[-1],
+                                   grads.shape[1])
             self.tracked = grads.new_zeros(self.num_tasks, grads.shape[1])
             self.seen.zero_()
         self.step += 1
