@@ -35,7 +35,16 @@ and ``peer/mtlbox``, the peer's step time over mtlbox's for the same method
 (> 1: mtlbox is faster). Usage::
 
     python tools/benchmark/vs_peers.py --libmtl /tmp/libmtl \\
-        --torchjd /tmp/torchjd [--steps 5] [--warmup 1] [--only PCGrad,MGDA]
+        --torchjd /tmp/torchjd [--steps 5] [--warmup 1] [--only PCGrad,MGDA] \\
+        [--features] [--gramian] [--memory]
+
+``--features`` adds ``mtlbox-features`` rows (the method at ``level=
+'features'``: per-task gradients of the trunk's output maps, one backward
+through the trunk); ``--gramian`` adds ``mtlbox-gramian`` rows (``grad_engine='gramian'``) for
+the methods whose weights depend on the Gram matrix only; ``--memory`` adds
+one round measuring each step's peak RSS, printed as MiB over the plain
+sum's step (the floor's row is what T per-task gradients cost by
+themselves).
 
 Threads default to 1 (``--threads``) so a shared machine gives stable
 ratios. LibMTL and TorchJD are never imported by mtlbox itself.
@@ -54,6 +63,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import balancers as bench  # noqa: E402  (puts the repository on sys.path)
+from task_scaling import PeakRSS  # noqa: E402
 
 import mtlbox  # noqa: E402
 from mtlbox.registry import BALANCERS  # noqa: E402
@@ -143,19 +153,42 @@ class Impl:
         self.prepare, self.cleanup = prepare, cleanup
 
 
-def mtlbox_impl(b, method, cfg):
+def mtlbox_impl(b, method, cfg, engine='auto', level='grads'):
+    """``train_step`` with the balancer swapped in; ``engine='gramian'``:
+    the step of ``grad_engine='gramian'`` (kept across rounds, swapped in
+    for the model's own in ``prepare`` and back in ``cleanup``);
+    ``level='features'``: the balancer at feature level."""
     from mmengine.optim import OptimWrapper
+
+    from mtlbox.engine.balanced_step import build_step
+    if level != 'grads':
+        cfg = dict(cfg, level=level)
     balancer = BALANCERS.build(dict(cfg, tasks=list(TASKS)))
     b.add_params(balancer)
     wrapper = OptimWrapper(b.optimizer)
+    own_step = build_step('grads', engine, method) \
+        if engine != 'auto' else None
+    held = {}
 
     def prepare():
         b.model.balancer = balancer
         b.optimizer.zero_grad(set_to_none=True)
+        if own_step is not None:
+            held['step'] = b.model._steps.get('grads')
+            b.model._steps['grads'] = own_step
+
+    def cleanup():
+        if own_step is not None:
+            b.model._steps.pop('grads')
+            if held.get('step') is not None:
+                b.model._steps['grads'] = held.pop('step')
 
     def step(batch):
         b.model.train_step(batch, wrapper)
-    return Impl(method, 'mtlbox', step, prepare)
+    name = 'mtlbox' if engine == 'auto' else f'mtlbox-{engine}'
+    if level != 'grads':
+        name = f'mtlbox-{level}'
+    return Impl(method, name, step, prepare, cleanup)
 
 
 def floor_impl(b):
@@ -302,6 +335,11 @@ def build_impls(b, args):
         if keep is not None and method not in keep:
             continue
         impls.append(mtlbox_impl(b, method, cfg))
+        probe = BALANCERS.build(dict(cfg, tasks=list(TASKS)))
+        if args.gramian and probe.gramian:
+            impls.append(mtlbox_impl(b, method, cfg, 'gramian'))
+        if args.features and probe.needs == 'grads':
+            impls.append(mtlbox_impl(b, method, cfg, level='features'))
         if lib is not None and args.libmtl:
             try:
                 impls.append(libmtl_impl(b, method, *lib))
@@ -326,7 +364,7 @@ def run_rounds(impls, batches, rounds, warmup):
             try:
                 impl.step(batch)
             except Exception as err:  # a peer broken on this torch version
-                if impl.impl == 'mtlbox':
+                if impl.impl.startswith('mtlbox'):
                     raise
                 print(f'skip {impl.method} {impl.impl}: '
                       f'{type(err).__name__}: {str(err).splitlines()[0]}',
@@ -345,17 +383,49 @@ def run_rounds(impls, batches, rounds, warmup):
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def format_table(med):
-    """Lines of the table: one row per (method, implementation)."""
+def measure_memory(impls, batches):
+    """{(method, impl): peak RSS during one step minus RSS before it, in
+    bytes}. Before each step the freed heap is handed back to the system
+    (``malloc_trim``), so what the step allocates has to fault in fresh
+    pages and shows in the RSS (``PeakRSS`` of task_scaling.py)."""
+    import ctypes
+    import gc
+    try:
+        trim = ctypes.CDLL('libc.so.6').malloc_trim
+    except OSError:  # not glibc: deltas may under-count reused memory
+        trim = None
+    peaks = {}
+    for impl in impls:
+        if impl.prepare:
+            impl.prepare()
+        gc.collect()
+        if trim is not None:
+            trim(0)
+        with PeakRSS() as mem:
+            impl.step(batches[0])
+        if impl.cleanup:
+            impl.cleanup()
+        peaks[(impl.method, impl.impl)] = mem.delta
+    return peaks
+
+
+def format_table(med, peaks=None):
+    """Lines of the table: one row per (method, implementation); with
+    ``peaks``, the step's peak memory over the plain sum's."""
     base, floor = med[('EW', 'mtlbox')], med[('floor', 'strict')]
     lines = [f'{"method":<13}{"implementation":<18}{"ms/step":>9}'
-             f'{"/ EW":>8}{"/ floor":>9}{"peer/mtlbox":>13}']
+             f'{"/ EW":>8}{"/ floor":>9}{"peer/mtlbox":>13}'
+             + (f'{"+MiB vs EW":>12}' if peaks else '')]
     for (method, impl), sec in med.items():
         ours = med.get((method, 'mtlbox'))
-        speed = (f'{sec / ours:.2f}' if ours and impl not in
-                 ('mtlbox', 'strict') else '-')
-        lines.append(f'{method:<13}{impl:<18}{sec * 1e3:>9.1f}'
-                     f'{sec / base:>8.2f}{sec / floor:>9.2f}{speed:>13}')
+        speed = (f'{sec / ours:.2f}' if ours and impl != 'strict'
+                 and not impl.startswith('mtlbox') else '-')
+        line = (f'{method:<13}{impl:<18}{sec * 1e3:>9.1f}'
+                f'{sec / base:>8.2f}{sec / floor:>9.2f}{speed:>13}')
+        if peaks:
+            extra = (peaks[(method, impl)] - peaks[('EW', 'mtlbox')])
+            line += f'{extra / 2**20:>12.0f}'
+        lines.append(line)
     return lines
 
 
@@ -372,6 +442,15 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--only', default='',
                         help='comma-separated methods (EW always runs)')
+    parser.add_argument('--gramian', action='store_true',
+                        help="also time grad_engine='gramian' for the "
+                        'methods that support it (mtlbox-gramian rows)')
+    parser.add_argument('--features', action='store_true',
+                        help="also time every gradient method at level="
+                        "'features' (mtlbox-features rows)")
+    parser.add_argument('--memory', action='store_true',
+                        help='one more round measuring each step\'s peak '
+                        'RSS over the plain sum\'s (+MiB vs EW column)')
     return parser.parse_args(argv)
 
 
@@ -384,10 +463,11 @@ def main(argv=None):
     for line in skipped:
         print(f'skip {line}', flush=True)
     med = run_rounds(impls, b.batches, args.steps, args.warmup)
+    peaks = measure_memory(impls, b.batches) if args.memory else None
     print(f'threads={torch.get_num_threads()} batch={args.batch_size} '
           f'img={IMG_SIZE} Adam; median of {args.steps} interleaved rounds '
           f'after {args.warmup} warm-up')
-    for line in format_table(med):
+    for line in format_table(med, peaks):
         print(line, flush=True)
 
 
