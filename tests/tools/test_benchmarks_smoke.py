@@ -29,7 +29,7 @@ def test_vs_peers_without_peers(capsys, monkeypatch):
     vs_peers = load('vs_peers')
     vs_peers.main(['--only', 'PCGrad', '--steps', '1', '--warmup', '0',
                    '--batch-size', '1', '--gramian', '--features',
-                   '--memory'])
+                   '--memory', '1'])
     out = capsys.readouterr().out
     assert 'skip LibMTL: not given' in out
     assert 'skip TorchJD: not given' in out
@@ -51,7 +51,8 @@ def test_task_scaling_smallest(capsys, tmp_path):
     out = capsys.readouterr().out
     rows = table_rows(out, 'T')
     assert [(r[0], r[1]) for r in rows] == [
-        ('2', 'EW'), ('2', 'PCGrad'), ('2', 'MGDA-UB')]
+        ('2', 'EW'), ('2', 'PCGrad'), ('2', 'PCGrad-gram'),
+        ('2', 'PCGrad-feat'), ('2', 'MGDA-UB')]
     assert float(rows[0][3]) == pytest.approx(1.0)
     if 'matplotlib not importable' not in out:
         assert png.stat().st_size > 0

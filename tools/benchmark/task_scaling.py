@@ -6,9 +6,14 @@ sharing, T binary attribute heads (``BinaryClsHead``: global average pool,
 one model is built and ``MultiTaskModel.train_step`` (Adam) is timed for
 
 - ``EW``: the plain sum, one backward pass;
-- ``PCGrad``: a gradient-level method, T backward passes through the trunk;
-- ``MGDA-UB``: feature level, T backward passes through the heads only, one
-  through the trunk;
+- ``PCGrad``: a gradient-level method, T backward passes through the trunk,
+  per-task gradients kept per tensor;
+- ``PCGrad-gram``: the same with ``grad_engine='gramian'`` (one vmapped
+  backward folding each tensor's [T, *shape] block into the Gram matrix,
+  then one backward of the weighted sum);
+- ``PCGrad-feat``: ``level='features'``, T backward passes through the
+  heads only, one through the trunk;
+- ``MGDA-UB``: MGDA at feature level;
 
 round-robin (every round times one step of each), median over the rounds
 after warm-up. Memory is the peak resident set size (RSS, ``/proc/self/
@@ -45,8 +50,12 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 import mtlbox  # noqa: E402
 from mtlbox.registry import BALANCERS, MODELS  # noqa: E402
 
-METHODS = (('EW', dict(type='EW')), ('PCGrad', dict(type='PCGrad')),
-           ('MGDA-UB', dict(type='MGDA-UB')))
+#: (row, balancer config, grad_engine)
+METHODS = (('EW', dict(type='EW'), 'auto'),
+           ('PCGrad', dict(type='PCGrad'), 'auto'),
+           ('PCGrad-gram', dict(type='PCGrad'), 'gramian'),
+           ('PCGrad-feat', dict(type='PCGrad', level='features'), 'auto'),
+           ('MGDA-UB', dict(type='MGDA-UB'), 'auto'))
 IMG = 64
 PAGE = os.sysconf('SC_PAGE_SIZE')
 
@@ -125,12 +134,17 @@ class PeakRSS:
 def measure(num_tasks, args):
     """{method: (median seconds, max peak RSS delta in bytes)} for T."""
     from mmengine.optim import OptimWrapper
+
+    from mtlbox.engine.balanced_step import build_step
     torch.manual_seed(0)
     model = build_model(num_tasks)
     model.train()
     tasks = task_names(num_tasks)
     balancers = {name: BALANCERS.build(dict(cfg, tasks=tasks))
-                 for name, cfg in METHODS}
+                 for name, cfg, _ in METHODS}
+    # a row with another engine brings its own step (swapped in for it)
+    own_steps = {name: build_step('grads', engine, name)
+                 for name, _, engine in METHODS if engine != 'auto'}
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
     wrapper = OptimWrapper(optimizer)
     batches = make_batches(num_tasks, args.batch_size, 2)
@@ -139,12 +153,19 @@ def measure(num_tasks, args):
     for round_ in range(args.warmup + args.steps):
         for name, balancer in balancers.items():
             model.balancer = balancer
+            default = model._steps.get('grads')
+            if name in own_steps:
+                model._steps['grads'] = own_steps[name]
             optimizer.zero_grad(set_to_none=True)
             batch = batches[round_ % len(batches)]
             with PeakRSS() as mem:
                 start = time.perf_counter()
                 model.train_step(batch, wrapper)
                 elapsed = time.perf_counter() - start
+            if name in own_steps:
+                model._steps.pop('grads')
+                if default is not None:
+                    model._steps['grads'] = default
             if round_ >= args.warmup:
                 times[name].append(elapsed)
                 peaks[name] = max(peaks[name], mem.delta)
@@ -152,12 +173,12 @@ def measure(num_tasks, args):
 
 
 def format_table(results):
-    lines = [f'{"T":>3}  {"method":<9}{"ms/step":>10}{"/ EW":>8}'
+    lines = [f'{"T":>3}  {"method":<12}{"ms/step":>10}{"/ EW":>8}'
              f'{"peak RSS +MiB":>15}']
     for num_tasks, row in results.items():
         base = row['EW'][0]
         for name, (sec, peak) in row.items():
-            lines.append(f'{num_tasks:>3}  {name:<9}{sec * 1e3:>10.1f}'
+            lines.append(f'{num_tasks:>3}  {name:<12}{sec * 1e3:>10.1f}'
                          f'{sec / base:>8.2f}{peak / 2**20:>15.1f}')
     return lines
 
@@ -172,7 +193,7 @@ def plot(results, path):
         return
     sizes = list(results)
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for name, _ in METHODS:
+    for name, _, _ in METHODS:
         ax_t.plot(sizes, [results[t][name][0] / results[t]['EW'][0]
                           for t in sizes], marker='o', label=name)
         ax_m.plot(sizes, [results[t][name][1] / 2**20 for t in sizes],

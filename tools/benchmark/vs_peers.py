@@ -36,14 +36,14 @@ and ``peer/mtlbox``, the peer's step time over mtlbox's for the same method
 
     python tools/benchmark/vs_peers.py --libmtl /tmp/libmtl \\
         --torchjd /tmp/torchjd [--steps 5] [--warmup 1] [--only PCGrad,MGDA] \\
-        [--features] [--gramian] [--memory]
+        [--features] [--gramian] [--memory 3]
 
 ``--features`` adds ``mtlbox-features`` rows (the method at ``level=
 'features'``: per-task gradients of the trunk's output maps, one backward
 through the trunk); ``--gramian`` adds ``mtlbox-gramian`` rows (``grad_engine='gramian'``) for
-the methods whose weights depend on the Gram matrix only; ``--memory`` adds
-one round measuring each step's peak RSS, printed as MiB over the plain
-sum's step (the floor's row is what T per-task gradients cost by
+the methods whose weights depend on the Gram matrix only; ``--memory N`` adds
+N rounds measuring each step's peak RSS, the median printed as MiB over the
+plain sum's step (the floor's row is what T per-task gradients cost by
 themselves).
 
 Threads default to 1 (``--threads``) so a shared machine gives stable
@@ -383,30 +383,32 @@ def run_rounds(impls, batches, rounds, warmup):
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def measure_memory(impls, batches):
-    """{(method, impl): peak RSS during one step minus RSS before it, in
-    bytes}. Before each step the freed heap is handed back to the system
-    (``malloc_trim``), so what the step allocates has to fault in fresh
-    pages and shows in the RSS (``PeakRSS`` of task_scaling.py)."""
+def measure_memory(impls, batches, rounds=3):
+    """{(method, impl): median over ``rounds`` of the peak RSS during one
+    step minus the RSS before it, in bytes}. Before each step the freed
+    heap is handed back to the system (``malloc_trim``), so what the step
+    allocates has to fault in fresh pages and shows in the RSS
+    (``PeakRSS`` of task_scaling.py)."""
     import ctypes
     import gc
     try:
         trim = ctypes.CDLL('libc.so.6').malloc_trim
     except OSError:  # not glibc: deltas may under-count reused memory
         trim = None
-    peaks = {}
-    for impl in impls:
-        if impl.prepare:
-            impl.prepare()
-        gc.collect()
-        if trim is not None:
-            trim(0)
-        with PeakRSS() as mem:
-            impl.step(batches[0])
-        if impl.cleanup:
-            impl.cleanup()
-        peaks[(impl.method, impl.impl)] = mem.delta
-    return peaks
+    peaks = {(i.method, i.impl): [] for i in impls}
+    for round_ in range(rounds):
+        for impl in impls:
+            if impl.prepare:
+                impl.prepare()
+            gc.collect()
+            if trim is not None:
+                trim(0)
+            with PeakRSS() as mem:
+                impl.step(batches[round_ % len(batches)])
+            if impl.cleanup:
+                impl.cleanup()
+            peaks[(impl.method, impl.impl)].append(mem.delta)
+    return {k: statistics.median(v) for k, v in peaks.items()}
 
 
 def format_table(med, peaks=None):
@@ -448,9 +450,10 @@ def parse_args(argv=None):
     parser.add_argument('--features', action='store_true',
                         help="also time every gradient method at level="
                         "'features' (mtlbox-features rows)")
-    parser.add_argument('--memory', action='store_true',
-                        help='one more round measuring each step\'s peak '
-                        'RSS over the plain sum\'s (+MiB vs EW column)')
+    parser.add_argument('--memory', type=int, default=0, metavar='ROUNDS',
+                        help='ROUNDS more rounds measuring each step\'s peak '
+                        'RSS; the median over the plain sum\'s is the '
+                        '+MiB vs EW column')
     return parser.parse_args(argv)
 
 
@@ -463,7 +466,8 @@ def main(argv=None):
     for line in skipped:
         print(f'skip {line}', flush=True)
     med = run_rounds(impls, b.batches, args.steps, args.warmup)
-    peaks = measure_memory(impls, b.batches) if args.memory else None
+    peaks = measure_memory(impls, b.batches, args.memory) \
+        if args.memory else None
     print(f'threads={torch.get_num_threads()} batch={args.batch_size} '
           f'img={IMG_SIZE} Adam; median of {args.steps} interleaved rounds '
           f'after {args.warmup} warm-up')
