@@ -24,6 +24,11 @@ from torch import Tensor
 #: the gradient engine modes (``MultiTaskModel(grad_engine=...)``)
 MODES = ('auto', 'sequential', 'batched', 'gramian')
 
+#: elements per task row in one Gram block (a [T, 64K] float32 block fits in
+#: a core's L2 cache for small T; measured fastest of 16K-512K on the
+#: ResNet-18 benchmark: 25 ms against 52 ms for pairwise dots, T = 3)
+_GRAM_CHUNK = 1 << 16
+
 
 class GradEngine:
     """How per-task gradient matrices are computed, with the ``'auto'``
@@ -128,16 +133,28 @@ class TaskGradients:
                     block = g.reshape(T, -1).to(dtype)
                     M.addmm_(block, block.T)
         else:
+            # rows of one tensor are copied chunk by chunk into a small
+            # [T, chunk] buffer that stays in cache, so each gradient is
+            # read from memory once (pairwise dots read it T + 1 times)
+            buf = torch.empty(T, _GRAM_CHUNK, dtype=dtype, device=device)
             for k in range(len(self.shared)):
-                vecs = [(t, row[k].reshape(-1).to(dtype))
-                        for t, row in enumerate(self.rows)
-                        if row[k] is not None]
-                for i, (a, va) in enumerate(vecs):
-                    for b, vb in vecs[i:]:
-                        dot = torch.dot(va, vb)
-                        M[a, b] += dot
-                        if a != b:
-                            M[b, a] += dot
+                present = [t for t, row in enumerate(self.rows)
+                           if row[k] is not None]
+                if not present:
+                    continue
+                vecs = [self.rows[t][k].reshape(-1) for t in present]
+                sub = M if len(present) == T else torch.zeros(
+                    len(present), len(present), dtype=dtype, device=device)
+                n = vecs[0].numel()
+                for start in range(0, n, _GRAM_CHUNK):
+                    stop = min(n, start + _GRAM_CHUNK)
+                    block = buf[:len(present), :stop - start]
+                    for i, v in enumerate(vecs):
+                        block[i].copy_(v[start:stop])
+                    sub.addmm_(block, block.T)
+                if sub is not M:
+                    idx = torch.tensor(present, device=device)
+                    M[idx.unsqueeze(1), idx] += sub
         if self.loss_scale != 1.0:
             M /= self.loss_scale ** 2
         return M
@@ -179,11 +196,20 @@ class TaskGradients:
             G /= self.loss_scale
         return G
 
-    def combine(self, weights: Tensor, scale: float = 1.0) -> List:
+    def combine(self, weights: Tensor, scale: float = 1.0,
+                inplace: bool = False) -> List:
         """``scale * sum_t w_t g_{t,k}`` for every shared tensor k, tensor
         by tensor from the stored (loss-scaled) gradients, in the tensor's
-        dtype; None where no task reaches it."""
+        dtype; None where no task reaches it.
+
+        ``inplace=True`` (the last use of these gradients) writes each sum
+        into its first task's gradient where that gradient owns its memory
+        alone (autograd may hand one buffer to several inputs, or an
+        expanded view), instead of a fresh tensor per parameter; the rows
+        are unusable afterwards."""
         coef = (weights.detach().double() * scale).tolist()
+        own = self._sole_owners() if inplace and self.rows is not None \
+            else set()
         out = []
         for k, p in enumerate(self.shared):
             d = None
@@ -198,20 +224,43 @@ class TaskGradients:
                     if g is None or coef[t] == 0.0:
                         continue
                     if d is None:
-                        d = g.mul(coef[t])
+                        # in place into the first row: the gradients are
+                        # only read again through this combination (gram
+                        # and matrix come before it), and a fresh tensor per
+                        # parameter costs page faults on every step
+                        d = (g.mul_(coef[t]) if id(g) in own
+                             else g.mul(coef[t]))
                     else:
                         d.add_(g, alpha=coef[t])
             out.append(None if d is None else d.to(p.dtype))
         return out
+
+    def _sole_owners(self) -> set:
+        """ids of the row gradients that are contiguous and the only
+        tensor on their storage (safe to overwrite)."""
+        count: Dict[int, int] = {}
+        grads = [g for row in self.rows for g in row if g is not None]
+        grads += [g for pairs in self.specific.values() for _, g in pairs
+                  if g is not None]
+        for g in grads:
+            ptr = g.untyped_storage().data_ptr()
+            count[ptr] = count.get(ptr, 0) + 1
+        return {id(g) for g in grads
+                if g.is_contiguous()
+                and count[g.untyped_storage().data_ptr()] == 1
+                and g.untyped_storage().nbytes()
+                == g.numel() * g.element_size()}
 
     def combine_into(self, weights: Tensor, scale: float = 1.0) -> List:
         """``p.grad += scale * sum_t w_t g_{t,p}`` for every shared tensor
         (:meth:`combine`): with ``scale = accumulation factor`` this is what
         writing ``(w @ G) * factor * loss_scale`` would give, without
         forming G. Returns the combination of each tensor (zeros where no
-        task reaches it), in :attr:`shared` order."""
+        task reaches it), in :attr:`shared` order. The per-task gradients
+        are overwritten (``combine(inplace=True)``)."""
         out = []
-        for p, d in zip(self.shared, self.combine(weights, scale)):
+        for p, d in zip(self.shared,
+                        self.combine(weights, scale, inplace=True)):
             if d is None:
                 out.append(torch.zeros_like(p))
                 continue

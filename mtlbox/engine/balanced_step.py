@@ -457,7 +457,8 @@ class FeatureStep(_MatrixStep):
                                         factor * amp, optim_wrapper,
                                         self.WHERE)
             pieces = [torch.zeros_like(f) if d is None else d
-                      for f, d in zip(trunk, grads.combine(weights, factor))]
+                      for f, d in zip(trunk, grads.combine(
+                          weights, factor, inplace=True))]
             self.last_direction = torch.cat(
                 [d.reshape(-1) for d in pieces]) / (factor * amp)
             specific_grads = grads.specific

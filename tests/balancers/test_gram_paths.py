@@ -194,3 +194,39 @@ def test_a_gram_balancer_returning_a_direction_is_refused(tiny_model,
     with pytest.raises(TypeError, match='_Direction.aggregate_gram.*'
                                         'with a direction'):
         model.train_step(batches(1)[0], optim(model))
+
+
+def test_gram_and_in_place_combination_with_aliased_gradients():
+    """autograd hands one buffer to both inputs of an addition and an
+    expanded view for a sum: the chunked Gram and the in-place combination
+    must neither double-scale a shared buffer nor write into a view, and a
+    task that does not reach a tensor leaves its row of M alone."""
+    torch.manual_seed(0)
+    n = tg._GRAM_CHUNK + 7  # two blocks, the second partial
+    a, b = torch.randn(n, requires_grad=True), torch.randn(n,
+                                                           requires_grad=True)
+    c = torch.randn(3, requires_grad=True)
+    x = torch.randn(n)
+    losses = [((a + b) * x).sum() + c.sum(),  # grad a is grad b; c expanded
+              (a * a).sum() + (c ** 2).sum(),
+              (b ** 3).sum()]  # reaches neither a nor c
+    rows = [list(torch.autograd.grad(loss, [a, b, c], allow_unused=True))
+            for loss in losses]
+    assert rows[0][0].data_ptr() == rows[0][1].data_ptr()
+    assert rows[2][0] is None and rows[2][2] is None
+    dense = [[torch.zeros(p.numel()) if g is None else g.reshape(-1).clone()
+              for g, p in zip(row, (a, b, c))] for row in rows]
+    G = torch.stack([torch.cat(r) for r in dense]).double()
+    grads = tg.TaskGradients([a, b, c], {t: [] for t in range(3)},
+                             rows=rows)
+    torch.testing.assert_close(grads.gram().double(), G @ G.T, rtol=1e-5,
+                               atol=1e-3)
+    w = torch.tensor([0.5, -2.0, 3.0])
+    expected = (w.double() @ G).split([n, n, 3])
+    for p in (a, b, c):
+        p.grad = None
+    written = grads.combine_into(w, scale=2.0)
+    for p, d, e in zip((a, b, c), written, expected):
+        torch.testing.assert_close(p.grad.double(), 2.0 * e, rtol=1e-5,
+                                   atol=1e-5)
+        assert p.grad is d
