@@ -9,6 +9,17 @@ from torch import Tensor, nn
 from mtlbox.utils.signature import takes_arg
 
 
+class NonFiniteTaskRows(FloatingPointError):
+    """Raised by :meth:`BaseBalancer.aggregate_tensors` (before it changes
+    its state) when the gradients of some tasks are not finite; ``rows``:
+    their positions in the call's ``tasks``. The step skips the update (or,
+    under an AMP loss scaler, lets the scaler skip it)."""
+
+    def __init__(self, rows: List[int]):
+        super().__init__(f'non-finite per-task gradients in rows {rows}')
+        self.rows = list(rows)
+
+
 @dataclass(frozen=True)
 class Weighting:
     """What a loss-level balancer's :meth:`BaseBalancer.weigh` returns.
@@ -32,7 +43,9 @@ class Aggregation:
     returns.
 
     Attributes:
-        direction: the combined gradient ``[P]``; None means
+        direction: the combined gradient ``[P]`` (from
+            :meth:`BaseBalancer.aggregate_tensors`: a list of one tensor per
+            shared tensor, shaped as it); None means
             ``weights @ G`` (the step owner forms it, possibly per
             parameter tensor without materialising it).
         weights: ``[T]`` task weights of the rows of G (recorded by the step
@@ -206,6 +219,39 @@ class BaseBalancer(nn.Module):
         self.register_buffer(name, torch.zeros(0))
         self._lazy_buffers.add(name)
 
+    def sized_state(self, name: str, width: int, like: Tensor,
+                    what: str) -> bool:
+        """Give the lazy buffer ``name`` the shape [T, width] (zeros, dtype
+        and device of ``like``) unless it has it; returns whether it was
+        (re)made. ``what`` names it in the error of
+        :meth:`check_state_width`. Also sizes ``<name>_next``, the
+        non-persistent buffer :meth:`advance_state` writes into."""
+        fresh = getattr(self, name).shape != (self.num_tasks, width)
+        if fresh:
+            self.check_state_width(what, getattr(self, name).shape[-1],
+                                   width)
+            setattr(self, name, like.new_zeros(self.num_tasks, width))
+        if getattr(self, name + '_next').shape != (self.num_tasks, width):
+            setattr(self, name + '_next', torch.empty_like(getattr(self,
+                                                                   name)))
+        return fresh
+
+    def advance_state(self, name: str, grads, rows: List[int],
+                      decay: List[float], gain: List[float]) -> Tensor:
+        """``state[r_t] <- decay_t state[r_t] + gain_t g_t`` for the present
+        tasks (``grads.update_state`` into ``<name>_next``, then the two
+        buffers swap); raises :class:`NonFiniteTaskRows` and keeps the state
+        as it was when a new row is not finite. Returns the Gram matrix of
+        the new present rows."""
+        state, spare = getattr(self, name), getattr(self, name + '_next')
+        gram = grads.update_state(state, spare, rows, decay, gain)
+        bad = torch.nonzero(~torch.isfinite(gram.diagonal())).flatten()
+        if bad.numel():
+            raise NonFiniteTaskRows(bad.tolist())
+        setattr(self, name, spare)
+        setattr(self, name + '_next', state)
+        return gram
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for name in self._lazy_buffers:
             saved = state_dict.get(prefix + name)
@@ -249,6 +295,32 @@ class BaseBalancer(nn.Module):
             f'{type(self).__name__} needs the per-task gradients themselves, '
             'not only their Gram matrix; it does not implement '
             'aggregate_gram()')
+
+    def aggregate_tensors(self, grads, losses: Tensor,
+                          tasks: List[str]) -> Aggregation:
+        """Balancers with per-task state as wide as G (EMAs of the
+        gradients: DB-MTL, MoCo), optional: the per-task gradients as the
+        engine returned them, tensor by tensor
+        (:class:`~mtlbox.balancers.task_grads.TaskGradients`: AMP-scaled,
+        never concatenated; :meth:`~mtlbox.balancers.task_grads.
+        TaskGradients.update_state` writes a linear recursion of the state
+        straight from them), losses [T] and the row names ``tasks`` ->
+        :class:`Aggregation` whose ``direction`` is a list of one unscaled
+        tensor per shared tensor (``grads.shared`` order). It must raise
+        :class:`NonFiniteTaskRows` *before* changing any state when a
+        task's gradient is not finite. Same values as :meth:`aggregate` on
+        the matrix of the same gradients (tested), which the step still
+        uses under DDP and at feature level."""
+        raise NotImplementedError(
+            f'{type(self).__name__} does not implement aggregate_tensors()')
+
+    @property
+    def per_tensor(self) -> bool:
+        """Whether :meth:`aggregate_tensors` is implemented (the step then
+        keeps the per-task gradients per tensor, as for gramian
+        balancers)."""
+        return (type(self).aggregate_tensors
+                is not BaseBalancer.aggregate_tensors)
 
     @property
     def gramian(self) -> bool:
@@ -333,6 +405,28 @@ def checked_aggregate_gram(balancer: BaseBalancer, gram: Tensor,
             + (' with a direction' if isinstance(out, Aggregation) else '')
             + '; it returns Aggregation(weights=<[T]>) (the update is '
             f'weights @ G; see {CONTRACT_DOC})')
+    return out
+
+
+def checked_aggregate_tensors(balancer: BaseBalancer, grads, losses: Tensor,
+                              tasks: List[str]) -> Aggregation:
+    """``balancer.aggregate_tensors(grads, losses, tasks)``; a return that
+    is not an :class:`Aggregation` whose direction is a list of one tensor
+    per shared tensor, shaped as it, is a TypeError naming the balancer."""
+    out = balancer.aggregate_tensors(grads, losses, tasks)
+    shapes = [tuple(p.shape) for p in grads.shared]
+    if not (isinstance(out, Aggregation)
+            and isinstance(out.direction, (list, tuple))
+            and [tuple(d.shape) for d in out.direction] == shapes):
+        got = type(out).__name__ if not isinstance(out, Aggregation) else (
+            'a direction of ' + (
+                str([tuple(d.shape) for d in out.direction])
+                if isinstance(out.direction, (list, tuple))
+                else type(out.direction).__name__))
+        raise TypeError(
+            f'{type(balancer).__name__}.aggregate_tensors returned {got}; '
+            'it returns Aggregation(direction=[one tensor per shared '
+            f'tensor, shapes {shapes}], weights=<[T]>) (see {CONTRACT_DOC})')
     return out
 
 

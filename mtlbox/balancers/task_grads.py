@@ -251,6 +251,113 @@ class TaskGradients:
                 and g.untyped_storage().nbytes()
                 == g.numel() * g.element_size()}
 
+    def tensor_rows(self, k: int) -> List[Optional[Tensor]]:
+        """The flattened (loss-scaled) gradient of shared tensor ``k`` of
+        every task, as autograd returned it (a view, no copy); None where
+        the task does not reach the tensor."""
+        if self.stacked is not None:
+            g = self.stacked[k]
+            if g is None:
+                return [None] * self.num_tasks
+            flat = g.reshape(self.num_tasks, -1)
+            return [flat[t] for t in range(self.num_tasks)]
+        return [None if row[k] is None else row[k].reshape(-1)
+                for row in self.rows]
+
+    def update_state(self, old: Tensor, new: Tensor, rows: List[int],
+                     decay: List[float], gain: List[float]) -> Tensor:
+        """A linear recursion of per-task state [N, P] (EMAs of the
+        gradients: DB-MTL, MoCo) written once, straight from the per-task
+        gradients: ``new[rows[t]] = decay[t] * old[rows[t]] + gain[t] *
+        g_t`` for the present tasks t (``g_t`` unscaled: the AMP scale is
+        divided out), ``new[r] = old[r]`` for the other rows, in blocks of
+        ``_GRAM_CHUNK`` columns that stay in cache; no [T, P] matrix of the
+        gradients is formed. ``old`` is only read, so a caller that keeps
+        both buffers can drop ``new`` (a non-finite step) and keep its
+        state. Returns the Gram matrix of the new present rows [T, T]
+        (float32 or wider): their norms and inner products, non-finite
+        where a gradient was (``old`` finite)."""
+        T = self.num_tasks
+        if len(rows) != T or len(decay) != T or len(gain) != T:
+            raise ValueError(f'update_state: {T} tasks but {len(rows)} rows, '
+                             f'{len(decay)} decays, {len(gain)} gains')
+        if old.shape != new.shape or old.shape[1] != sum(
+                p.numel() for p in self.shared):
+            raise ValueError(
+                f'update_state: state {tuple(old.shape)} / '
+                f'{tuple(new.shape)} for {len(self.shared)} shared tensors of '
+                f'{sum(p.numel() for p in self.shared)} values')
+        if old.data_ptr() == new.data_ptr():
+            raise ValueError('update_state: old and new must be two buffers '
+                             '(new is written while old is read)')
+        gain = [g / self.loss_scale for g in gain]
+        dtype = torch.float32 if old.dtype in (torch.float16,
+                                               torch.bfloat16) else old.dtype
+        M = torch.zeros(T, T, dtype=dtype, device=old.device)
+        others = sorted(set(range(old.shape[0])) - set(rows))
+        if others:
+            new[others] = old[others]
+        # the present rows as one strided block when they are consecutive
+        span = (slice(rows[0], rows[0] + T)
+                if rows == list(range(rows[0], rows[0] + T)) else None)
+        offset = 0
+        for k, p in enumerate(self.shared):
+            grads = self.tensor_rows(k)
+            n = p.numel()
+            for start in range(0, n, _GRAM_CHUNK):
+                a, b = offset + start, offset + min(n, start + _GRAM_CHUNK)
+                for t, r in enumerate(rows):
+                    dst, src = new[r, a:b], old[r, a:b]
+                    g = grads[t]
+                    if g is None:
+                        torch.mul(src, decay[t], out=dst)
+                        continue
+                    torch.mul(g[start:start + b - a], gain[t], out=dst)
+                    if decay[t] != 0.0:
+                        dst.add_(src, alpha=decay[t])
+                if span is not None:
+                    block = new[span, a:b].to(dtype)
+                    M.addmm_(block, block.T)
+                else:
+                    blocks = [new[r, a:b].to(dtype) for r in rows]
+                    for i in range(T):
+                        for j in range(i + 1):
+                            v = torch.dot(blocks[i], blocks[j])
+                            M[i, j] += v
+                            if i != j:
+                                M[j, i] += v
+            offset += n
+        return M
+
+    def combine_state(self, state: Tensor, rows: List[int],
+                      weights: Tensor) -> List[Tensor]:
+        """``d_k = sum_t w_t state[rows[t], cols of tensor k]`` for every
+        shared tensor k, shaped as the tensor (the update of a balancer
+        whose direction combines its state rather than G's rows). Written
+        into the first task's gradient of the tensor where that gradient
+        owns its memory alone, so call it after the gradients' last use
+        (:meth:`update_state`); the rows are unusable afterwards."""
+        coef = weights.detach().to(state.dtype)
+        own = self._sole_owners() if self.rows is not None else set()
+        out, offset = [], 0
+        for k, p in enumerate(self.shared):
+            n = p.numel()
+            first = next((g for g in (row[k] for row in self.rows or [])
+                          if g is not None), None)
+            dst = (first.view(-1) if first is not None and id(first) in own
+                   and first.dtype == state.dtype
+                   else torch.empty(n, dtype=state.dtype,
+                                    device=state.device))
+            for start in range(0, n, _GRAM_CHUNK):
+                a, b = offset + start, offset + min(n, start + _GRAM_CHUNK)
+                torch.mv(state[rows, a:b].T if len(rows) != state.shape[0]
+                         or rows != list(range(len(rows)))
+                         else state[:, a:b].T, coef,
+                         out=dst[start:start + b - a])
+            out.append(dst.view_as(p))
+            offset += n
+        return out
+
     def combine_into(self, weights: Tensor, scale: float = 1.0) -> List:
         """``p.grad += scale * sum_t w_t g_{t,p}`` for every shared tensor
         (:meth:`combine`): with ``scale = accumulation factor`` this is what

@@ -53,8 +53,9 @@ from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
                                        loss_scaler_active, nonfinite_rows,
                                        nonfinite_grad_params, sync_gradients,
                                        world_size)
-from mtlbox.balancers.base import (Aggregation, checked_aggregate,
-                                   checked_aggregate_gram, checked_weigh)
+from mtlbox.balancers.base import (Aggregation, NonFiniteTaskRows,
+                                   checked_aggregate, checked_aggregate_gram,
+                                   checked_aggregate_tensors, checked_weigh)
 from mtlbox.registry import STEPS
 
 
@@ -168,7 +169,12 @@ class BalancedStep:
         non-finite gradient so the scaler skips the step and lowers its
         scale, without running the balancer on it.
         """
-        bad = nonfinite_rows(G)
+        return self.stop_nonfinite(nonfinite_rows(G), tasks, optim_wrapper,
+                                   where)
+
+    def stop_nonfinite(self, bad: List[int], tasks: List[str], optim_wrapper,
+                       where: str) -> bool:
+        """:meth:`check_task_rows` given the non-finite rows ``bad``."""
         if not bad:
             return False
         if loss_scaler_active(optim_wrapper):
@@ -306,7 +312,10 @@ class GradStep(_MatrixStep):
       returned them; ``M = sum_k G_k G_k^T`` is accumulated tensor by
       tensor, ``w = balancer.aggregate_gram(M, L, tasks)``, and
       ``p.grad = sum_t w_t g_{t,p}`` is written tensor by tensor. No
-      [T, P] matrix, no flat copy.
+      [T, P] matrix, no flat copy. A balancer with state as wide as G
+      (:attr:`~mtlbox.balancers.BaseBalancer.per_tensor`: DB-MTL, MoCo)
+      gets the same per-tensor gradients in ``aggregate_tensors`` and
+      returns its direction tensor by tensor.
     - **Gramian engine** (``grad_engine='gramian'``, gramian balancers):
       M from one vmapped backward in which each tensor's [T, *shape]
       gradient is folded into M and freed at once
@@ -314,7 +323,7 @@ class GradStep(_MatrixStep):
       backward of ``sum_t w_t L_t`` into the shared parameters: memory of
       about the largest [T, *shape] block instead of T x P, for one more
       backward pass.
-    - **matrix** (every other balancer, and under DDP, where G is averaged
+    - **matrix** (the other balancers, and under DDP, where G is averaged
       over ranks in one all-reduce): G [T, P] copied once into a buffer
       kept between steps, ``balancer.aggregate(G, L, tasks)``.
 
@@ -366,6 +375,9 @@ class GradStep(_MatrixStep):
         elif balancer.gramian and not is_distributed():
             self._per_tensor(balancer, losses, shared, specific, factor,
                              amp, optim_wrapper)
+        elif balancer.per_tensor and not is_distributed():
+            self._state_tensors(balancer, losses, shared, specific, factor,
+                                amp, optim_wrapper)
         else:
             self._matrix(balancer, losses, shared, specific, factor, amp,
                          optim_wrapper)
@@ -380,6 +392,43 @@ class GradStep(_MatrixStep):
         weights = self.gram_weights(balancer, grads.gram(), losses,
                                     factor * amp, optim_wrapper, self.WHERE)
         self._written = (grads.combine_into(weights, factor), factor * amp)
+        self.add_specific(grads.specific, factor)
+
+    def _state_tensors(self, balancer, losses, shared, specific, factor,
+                       amp, optim_wrapper):
+        """``balancer.aggregate_tensors`` (state as wide as G, e.g. DB-MTL's
+        EMA, written straight from the per-task gradients); its direction
+        tensors scaled in place and put into ``.grad``."""
+        self.last_path = 'tensors'
+        grads = task_gradients(losses, shared, specific, loss_scale=amp,
+                               engine=self.engine)
+        tasks = list(losses)
+        loss_vec = torch.stack([losses[t].detach().reshape(())
+                                for t in tasks])
+        try:
+            out = checked_aggregate_tensors(balancer, grads, loss_vec, tasks)
+        except NonFiniteTaskRows as err:
+            self.stop_nonfinite(err.rows, tasks, optim_wrapper, self.WHERE)
+            # loss scaler: a non-finite sum makes it skip and lower its scale
+            grads.combine_into(loss_vec.new_ones(len(tasks)), factor)
+            self.add_specific(grads.specific, factor)
+            return
+        if out.weights is not None:
+            balancer.record_task_weights(tasks, out.weights)
+        self.last_aggregation = out
+        scale = factor * amp
+        if out.parameter_loss is not None:
+            (out.parameter_loss * scale).backward()
+        written = []
+        for p, d in zip(shared, out.direction):
+            d = d.mul_(scale) if scale != 1.0 else d
+            d = d.to(p.dtype)
+            written.append(d)
+            if p.grad is None:
+                p.grad = d
+            else:
+                p.grad.add_(d)
+        self._written = (written, scale)
         self.add_specific(grads.specific, factor)
 
     def _gramian(self, balancer, losses, shared, specific, factor, amp,

@@ -28,7 +28,8 @@ def _as_matrix_balancer(model):
     """Hide the Gram contract of ``model.balancer``: the step then takes the
     G [T, P] matrix path, the reference of the other two."""
     cls = type(model.balancer)
-    model.balancer.__class__ = type(cls.__name__, (cls, ), {'gramian': False})
+    model.balancer.__class__ = type(cls.__name__, (cls, ),
+                                    {'gramian': False, 'per_tensor': False})
     return model
 
 
@@ -55,7 +56,11 @@ CASES = [dict(type='PCGrad'), dict(type='MGDA'), dict(type='CAGrad'),
          dict(type='OL-AUX', main_task='seg')]
 
 
-@pytest.mark.parametrize('cfg', CASES, ids=lambda c: c['type'])
+#: balancers with state as wide as G (``aggregate_tensors``)
+STATE_CASES = [dict(type='DB-MTL'), dict(type='MoCo', beta=0.6, rho=0.1)]
+
+
+@pytest.mark.parametrize('cfg', CASES + STATE_CASES, ids=lambda c: c['type'])
 @pytest.mark.parametrize('engine', ['sequential', 'batched'])
 def test_per_tensor_path_takes_the_matrix_update(tiny_model, batches, optim,
                                                  cfg, engine):
@@ -230,3 +235,93 @@ def test_gram_and_in_place_combination_with_aliased_gradients():
         torch.testing.assert_close(p.grad.double(), 2.0 * e, rtol=1e-5,
                                    atol=1e-5)
         assert p.grad is d
+
+
+def _split_rows(G, sizes, drop=()):
+    """Per-task gradient rows of G [T, P] cut into tensors of ``sizes``
+    (``drop``: (task, tensor) pairs autograd returns as None: zero there)."""
+    rows = []
+    for t, row in enumerate(G):
+        parts = list(row.clone().split(sizes))
+        for tt, k in drop:
+            if tt == t:
+                parts[k] = None
+        rows.append(parts)
+    return rows
+
+
+@pytest.mark.parametrize('name,cfg', [
+    ('DB-MTL', dict(beta=0.8, beta_sigma=0.5)),
+    ('MoCo', dict(beta=0.6, gamma=0.3, rho=0.1))])
+@pytest.mark.parametrize('layout', ['rows', 'stacked'])
+def test_state_balancers_per_tensor_match_their_matrix_aggregate(
+        name, cfg, layout):
+    """aggregate_tensors on per-tensor gradients (AMP-scaled by 8, a task
+    absent at the second step and first seen at the third, a tensor one
+    task does not reach) gives aggregate's direction, weights and state at
+    every step, and the step's task weights."""
+    from mtlbox.registry import BALANCERS
+    tasks = ['a', 'b', 'c']
+    sizes = [tg._GRAM_CHUNK + 5, 7, 3]
+    params = [torch.zeros(n, dtype=torch.float64) for n in sizes]
+    ref = BALANCERS.build(dict(type=name, tasks=tasks, **cfg)).double()
+    bal = copy.deepcopy(ref)
+    gen = torch.Generator().manual_seed(0)
+    scale = 8.0
+    for present in (['a', 'b'], ['a', 'c'], tasks, tasks):
+        T = len(present)
+        G = torch.randn(T, sum(sizes), generator=gen, dtype=torch.float64)
+        drop = [(T - 1, 1)]
+        G[T - 1, sizes[0]:sizes[0] + sizes[1]] = 0  # that task's None
+        losses = torch.rand(T, generator=gen, dtype=torch.float64) + 0.5
+        if layout == 'rows':
+            grads = tg.TaskGradients(params, {t: [] for t in present},
+                                     loss_scale=scale,
+                                     rows=_split_rows(G * scale, sizes, drop))
+        else:
+            grads = tg.TaskGradients(
+                params, {t: [] for t in present}, loss_scale=scale,
+                stacked=[b.reshape(T, -1) for b in (G * scale).split(sizes, 1)])
+        want = ref.aggregate(G.clone(), losses, present)
+        got = bal.aggregate_tensors(grads, losses, present)
+        flat = torch.cat([d.reshape(-1) for d in got.direction])
+        torch.testing.assert_close(flat, want.combined(G), rtol=1e-12,
+                                   atol=1e-12)
+        torch.testing.assert_close(got.weights, want.weights, rtol=1e-12,
+                                   atol=1e-12)
+        for key, value in ref.state_dict().items():
+            torch.testing.assert_close(bal.state_dict()[key], value,
+                                       rtol=1e-12, atol=1e-12, msg=key)
+
+
+def test_a_state_balancer_keeps_its_state_on_a_non_finite_gradient(
+        tiny_model, batches, optim):
+    """A NaN in the per-task gradients skips the step (logged by the model)
+    and leaves DB-MTL's EMA and the parameters exactly as they were; the
+    next finite step goes on from that state."""
+    model = tiny_model(dict(type='DB-MTL'))
+    data = batches(2)
+    ow = optim(model)
+    model.train_step(copy.deepcopy(data[0]), ow)
+    assert model.balanced_step.last_path == 'tensors'
+    state = copy.deepcopy(model.balancer.state_dict())
+    params = [p.detach().clone() for p in model.parameters()]
+    hook = model.shared_parameters()[0].register_hook(
+        lambda g: g * float('nan'))
+    model.train_step(copy.deepcopy(data[1]), ow)
+    hook.remove()
+    for key, value in state.items():
+        assert torch.equal(model.balancer.state_dict()[key], value), key
+    for p, q in zip(model.parameters(), params):
+        assert torch.equal(p, q)
+    model.train_step(copy.deepcopy(data[1]), ow)
+    assert int(model.balancer.step) == int(state['step']) + 1
+    assert bool(torch.isfinite(model.balancer.ema).all())
+
+
+def test_update_state_refuses_one_buffer_for_old_and_new():
+    p = torch.zeros(4)
+    grads = tg.TaskGradients([p], {'a': []}, rows=[[torch.ones(4)]])
+    state = torch.zeros(1, 4)
+    with pytest.raises(ValueError, match='two buffers'):
+        grads.update_state(state, state, [0], [0.5], [1.0])

@@ -42,3 +42,24 @@ def test_schedule_and_batches_by_hand():
     flat = sum(orders, [])
     assert sorted(flat[:5]) == list(range(5))  # one epoch = every scene once
     assert orders == det_parity.batch_orders(5, 2, 5, seed=0)
+
+
+def test_seeds_stop_at_and_the_mean_table(capsys):
+    """--stop-at trains to that iteration on the schedule of --iters;
+    --seeds runs each seed and adds mean +- std rows computed from them."""
+    runs = det_parity.main([
+        '--iters', '4', '--stop-at', '1', '--eval-at', '0', '1', '4',
+        '--batch-size', '2', '--img-size', '32', '48', '--train-size', '4',
+        '--val-size', '2', '--detectors', 'atss', '--seeds', '0', '1'])
+    assert list(runs) == [0, 1]
+    for res in runs.values():
+        assert sorted(res['atss']['curve']) == [0, 1]  # 4 is past the stop
+        assert sorted(res['atss']['losses']) == [0]
+    out = capsys.readouterr().out
+    assert '(stopped at 1)' in out
+    mean = out.split('## mean +- std over seeds [0, 1]')[1].splitlines()
+    row = [r for r in mean if r.startswith('| 1 |')][0]
+    ap50 = [runs[s]['atss']['curve'][1]['AP50'] for s in (0, 1)]
+    mean_cell = row.split(' | ')[1]
+    assert mean_cell == (f'{sum(ap50) / 2:.3f} +- '
+                         f'{abs(ap50[0] - ap50[1]) / 2:.3f}')

@@ -256,13 +256,14 @@ def run_one(kind, trunk_state, train, val, orders, args, log) -> dict:
         optimizer, lambda it: lr_factor(it, args.iters, args.warmup, args.lr))
     curve, losses_at, start = {}, {}, time.time()
     detector.train()
-    for it in range(args.iters + 1):
+    last = args.iters if args.stop_at is None else args.stop_at
+    for it in range(last + 1):
         if it in args.eval_at:
             curve[it] = evaluate(detector, preprocessor, val, args.batch_size)
             log(f'[{kind}] iter {it}: AP50 {curve[it]["AP50"]:.3f} '
                 f'AP {curve[it]["AP"]:.3f} VOC mAP '
                 f'{curve[it]["voc_mAP"]:.3f} ({time.time() - start:.0f}s)')
-        if it == args.iters:
+        if it == last:
             break
         data = preprocessor(pseudo_collate(copy.deepcopy(
             [train[j] for j in orders[it]])), True)
@@ -284,18 +285,32 @@ def run_one(kind, trunk_state, train, val, orders, args, log) -> dict:
                 seconds=time.time() - start)
 
 
-def format_table(results: Dict[str, dict], eval_at: Sequence[int]) -> str:
-    names = list(results)
+def _table(names: Sequence[str], eval_at: Sequence[int], cell) -> str:
+    """Markdown rows ``iter | <det> AP50 ... | <det> AP ...``; ``cell(name,
+    it, key)`` gives each value."""
     head = (['iter'] + [f'{n} AP50' for n in names] +
             [f'{n} AP' for n in names])
     lines = ['| ' + ' | '.join(head) + ' |',
              '| ' + ' | '.join(['---'] * len(head)) + ' |']
     for it in eval_at:
-        row = [str(it)]
-        row += [f'{results[n]["curve"][it]["AP50"]:.3f}' for n in names]
-        row += [f'{results[n]["curve"][it]["AP"]:.3f}' for n in names]
+        row = [str(it)] + [cell(n, it, key) for key in ('AP50', 'AP')
+                           for n in names]
         lines.append('| ' + ' | '.join(row) + ' |')
     return '\n'.join(lines)
+
+
+def format_table(results: Dict[str, dict], eval_at: Sequence[int]) -> str:
+    return _table(list(results), eval_at,
+                  lambda n, it, key: f'{results[n]["curve"][it][key]:.3f}')
+
+
+def format_mean_table(runs: List[Dict[str, dict]],
+                      eval_at: Sequence[int]) -> str:
+    """Mean +- std (over the runs, one per seed) of AP50 and AP."""
+    def cell(n, it, key):
+        vals = np.array([r[n]['curve'][it][key] for r in runs])
+        return f'{vals.mean():.3f} +- {vals.std():.3f}'
+    return _table(list(runs[0]), eval_at, cell)
 
 
 def parse_args(argv=None):
@@ -317,6 +332,9 @@ def parse_args(argv=None):
     p.add_argument('--clip', type=float, default=0.0,
                    help='gradient-norm clip (0: none, as the synth configs)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seeds', type=int, nargs='+', default=None,
+                   help='run every seed in turn (overrides --seed) and add '
+                   'a table of the mean +- std over them')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--log-every', type=int, default=25)
     p.add_argument('--trunk', choices=sorted(TRUNKS), default='r18_fpn',
@@ -325,12 +343,18 @@ def parse_args(argv=None):
     p.add_argument('--atss-cfg', type=json.loads, default={},
                    help='JSON overrides of the ATSSDetHead config, e.g. '
                    '\'{"num_convs": 4}\' (default: the synth twin\'s head)')
+    p.add_argument('--stop-at', type=int, default=None,
+                   help='stop training after this iteration, keeping the '
+                   'schedule of --iters (probes of the early points)')
     p.add_argument('--json', default=None, help='write the results here')
     args = p.parse_args(argv)
     if args.eval_at is None:
         args.eval_at = sorted({0, args.iters // 8, args.iters // 4,
                                args.iters // 2, args.iters})
-    args.eval_at = sorted({i for i in args.eval_at if 0 <= i <= args.iters})
+    last = args.iters if args.stop_at is None else args.stop_at
+    if not 0 <= last <= args.iters:
+        p.error(f'--stop-at {last} is outside 0..--iters {args.iters}')
+    args.eval_at = sorted({i for i in args.eval_at if 0 <= i <= last})
     args.warmup = min(args.warmup, args.iters)
     args.atss_overrides = dict(args.atss_cfg)
     return args
@@ -348,26 +372,34 @@ def main(argv=None):
 
     train = build_split(args.train_size, tuple(args.img_size), 0, False)
     val = build_split(args.val_size, tuple(args.img_size), 1, True)
-    orders = batch_orders(len(train), args.batch_size, args.iters, args.seed)
-    torch.manual_seed(args.seed)
-    trunk_state = copy.deepcopy(Trunk().state_dict())
-    results = OrderedDict()
-    for kind in args.detectors:
-        results[kind] = run_one(kind, trunk_state, train, val, orders, args,
-                                log)
-    table = format_table(results, args.eval_at)
-    print(f'# det_parity: {args.trunk} trunk, {args.iters} iterations, '
-          f'batch {args.batch_size}, '
+    seeds = args.seeds or [args.seed]
+    runs = OrderedDict()
+    for seed in seeds:
+        args.seed = seed
+        orders = batch_orders(len(train), args.batch_size, args.iters, seed)
+        torch.manual_seed(seed)
+        trunk_state = copy.deepcopy(Trunk().state_dict())
+        runs[seed] = OrderedDict(
+            (kind, run_one(kind, trunk_state, train, val, orders, args, log))
+            for kind in args.detectors)
+    print(f'# det_parity: {args.trunk} trunk, {args.iters} iterations'
+          + (f' (stopped at {args.stop_at})' if args.stop_at is not None
+             else '') + f', batch {args.batch_size}, '
           f'{args.img_size[0]}x{args.img_size[1]}, {args.train_size} train / '
           f'{args.val_size} val scenes, {args.threads} thread(s); '
           'COCO AP50 / AP on the val split')
-    print(table)
+    for seed, results in runs.items():
+        print(f'## seed {seed}')
+        print(format_table(results, args.eval_at))
+    if len(seeds) > 1:
+        print(f'## mean +- std over seeds {seeds}')
+        print(format_mean_table(list(runs.values()), args.eval_at))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(args={k: v for k, v in vars(args).items()},
-                           results=results), f, indent=1)
-    return results
-
+                           results={str(k): v for k, v in runs.items()}),
+                      f, indent=1)
+    return runs if len(seeds) > 1 else runs[seeds[0]]
 
 if __name__ == '__main__':
     main()

@@ -76,7 +76,8 @@ LIBMTL_ARGS = dict(mgda_gn='none', GradVac_beta=0.5, GradVac_group_type=0,
                    alpha=1.5, calpha=0.5, rescale=1, update_weights_every=1,
                    optim_niter=20, max_norm=1.0, DB_beta=0.9,
                    DB_beta_sigma=0.0, UPGrad_norm_eps=1e-4,
-                   UPGrad_reg_eps=1e-4)
+                   UPGrad_reg_eps=1e-4, MoCo_beta=0.5, MoCo_beta_sigma=0.5,
+                   MoCo_gamma=0.1, MoCo_gamma_sigma=0.5, MoCo_rho=0.0)
 
 
 def methods():
@@ -100,6 +101,7 @@ def methods():
         ('UPGrad', dict(type='UPGrad'), ('UPGrad', 'UPGrad'),
          ('UPGrad', {})),
         ('DB-MTL', dict(type='DB-MTL'), ('DB_MTL', 'DB_MTL'), None),
+        ('MoCo', dict(type='MoCo'), ('MoCo', 'MoCo'), None),
         ('GradVac', dict(type='GradVac', beta=0.5), ('GradVac', 'GradVac'),
          ('GradVac', dict(beta=0.5))),
     ]

@@ -32,6 +32,12 @@ class DBMTL(BaseBalancer):
     EMA. G [T, P], losses [T] -> d [P]. Registered as ``DBMTL`` and
     ``DB-MTL``.
 
+    In one process the step calls :meth:`aggregate_tensors`: the EMA is
+    written once, straight from the per-task gradients into a second
+    buffer (the two swap, so a non-finite step leaves the state as it
+    was), its norms come from the same pass and ``d`` is written tensor by
+    tensor: no [T, P] matrix of the gradients.
+
     Args:
         beta: EMA factor (0.9). beta_sigma: its decay exponent (0).
         eps: added to L_t in the division.
@@ -45,6 +51,8 @@ class DBMTL(BaseBalancer):
         self.beta, self.beta_sigma, self.eps = float(beta), \
             float(beta_sigma), float(eps)
         self.register_lazy_buffer('ema')
+        # the next EMA is written here, then the two swap (not saved)
+        self.register_buffer('ema_next', torch.zeros(0), persistent=False)
         self.register_buffer('seen', torch.zeros(len(self.tasks),
                                                  dtype=torch.bool))
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
@@ -76,6 +84,29 @@ class DBMTL(BaseBalancer):
         scale = norms.max() / norms.clamp_min(1e-12)
         # d is a combination of the EMA rows, not of G's: a direction
         return Aggregation(direction=scale @ ema, weights=scale)
+
+    def aggregate_tensors(self, grads, losses: Tensor,
+                          tasks: List[str]) -> Aggregation:
+        """:meth:`aggregate` on the per-task gradients kept per tensor
+        (:class:`~mtlbox.balancers.task_grads.TaskGradients`)."""
+        idx = self.index(tasks).tolist()
+        p0 = grads.shared[0]
+        if self.sized_state('ema', sum(p.numel() for p in grads.shared), p0,
+                            'an EMA'):
+            self.seen.zero_()
+        beta = self.beta / (float(self.step) + 1)**self.beta_sigma
+        inv_loss = (1 / (losses.double() + self.eps)).tolist()
+        seen = self.seen[idx].tolist()
+        decay = [beta if s else 0.0 for s in seen]
+        gain = [(1 - beta) * v if s else v for s, v in zip(seen, inv_loss)]
+        sq_norms = self.advance_state('ema', grads, idx, decay,
+                                      gain).diagonal()
+        self.step += 1
+        self.seen[idx] = True
+        norms = sq_norms.sqrt()
+        scale = norms.max() / norms.clamp_min(1e-12)
+        return Aggregation(direction=grads.combine_state(self.ema, idx, scale),
+                           weights=scale.to(p0.dtype))
 
 
 BALANCERS.register_module(name='DB-MTL', module=DBMTL)

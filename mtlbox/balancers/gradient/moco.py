@@ -29,6 +29,12 @@ class MoCo(BaseBalancer):
     rho (0).
 
     Shapes: G [T, P] (rows: present tasks), losses [T] -> d [P].
+
+    In one process the step calls :meth:`aggregate_tensors`: ``Y`` is
+    written once, straight from the per-task gradients into a second
+    buffer (the two swap, so a non-finite step leaves the state as it
+    was), ``Y Y^T`` comes from the same pass and ``d`` is written tensor by
+    tensor: no [T, P] matrix of the gradients.
     """
 
     needs = 'grads'
@@ -42,6 +48,9 @@ class MoCo(BaseBalancer):
         self.rho = float(rho)
         num = len(self.tasks)
         self.register_lazy_buffer('tracked')
+        # the next Y is written here, then the two swap (not saved)
+        self.register_buffer('tracked_next', torch.zeros(0),
+                             persistent=False)
         self.register_buffer('seen', torch.zeros(num, dtype=torch.bool))
         self.register_buffer('weights', torch.full((num,), 1.0 / num))
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
@@ -67,12 +76,42 @@ class MoCo(BaseBalancer):
             Y = torch.where(seen, old - beta * (old - grads), grads)
             self.tracked[idx] = Y
             self.seen[idx] = True
-        lam = self.weights[idx].to(grads)
+        lam = self.update_weights(idx, Y @ Y.T, gamma)
+        # d combines the tracked gradients Y, not G's rows: a direction
+        return Aggregation(direction=lam.to(Y) @ Y, weights=lam.to(Y))
+
+    def update_weights(self, idx, gram: Tensor, gamma: float) -> Tensor:
+        """``lambda <- Pi_simplex(lambda - gamma (Y Y^T + rho I) lambda)``
+        on the present tasks ``idx`` within their current mass; returns the
+        normalised lambda of the present tasks."""
+        lam = self.weights[idx].to(gram)
         mass = lam.sum().clamp_min(1e-12)
         lam = lam / mass
-        gram = Y @ Y.T + self.rho * torch.eye(len(tasks), device=Y.device,
-                                              dtype=Y.dtype)
+        gram = gram + self.rho * torch.eye(len(idx), device=gram.device,
+                                           dtype=gram.dtype)
         lam = project_simplex(lam - gamma * gram @ lam)
         self.weights[idx] = (lam * mass).to(self.weights)
-        # d combines the tracked gradients Y, not G's rows: a direction
-        return Aggregation(direction=lam @ Y, weights=lam)
+        return lam
+
+    def aggregate_tensors(self, grads, losses: Tensor,
+                          tasks: List[str]) -> Aggregation:
+        """:meth:`aggregate` on the per-task gradients kept per tensor
+        (:class:`~mtlbox.balancers.task_grads.TaskGradients`)."""
+        idx = self.index(tasks).tolist()
+        p0 = grads.shared[0]
+        if self.sized_state('tracked', sum(p.numel() for p in grads.shared),
+                            p0, 'tracked gradients'):
+            self.seen.zero_()
+        k = float(self.step) + 1
+        beta = self.beta / k**self.beta_sigma
+        gamma = self.gamma / k**self.gamma_sigma
+        seen = self.seen[idx].tolist()
+        gram = self.advance_state('tracked', grads, idx,
+                                  [1 - beta if s else 0.0 for s in seen],
+                                  [beta if s else 1.0 for s in seen])
+        self.step += 1
+        self.seen[idx] = True
+        lam = self.update_weights(idx, gram, gamma)
+        return Aggregation(
+            direction=grads.combine_state(self.tracked, idx, lam),
+            weights=lam.to(p0.dtype))
