@@ -1,5 +1,6 @@
 """Train a multi-task model: ``python tools/train.py CONFIG [options]``."""
 import argparse
+import glob
 import os.path as osp
 
 from mtlbox.utils.launch import (add_common_arguments, add_custom_hook,
@@ -22,6 +23,28 @@ def make_parser():
     return add_common_arguments(parser)
 
 
+def check_auto_resume(work_dir: str) -> None:
+    """``--resume`` without a path resumes from the checkpoint that
+    ``<work_dir>/last_checkpoint`` names; one that no longer exists is an
+    error naming both and the checkpoints that are left (mmengine would
+    stop deep in its loader)."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return
+    with open(marker) as f:
+        path = f.read().strip()
+    if not path or osp.isfile(path):
+        return
+    left = sorted(glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime)
+    raise FileNotFoundError(
+        f'--resume: {marker} names {path}, which does not exist; '
+        + (f'checkpoints left in the work dir (oldest first): '
+           f'{[osp.basename(p) for p in left]}: resume from one with '
+           '--resume PATH' if left else
+           'no checkpoint is left in the work dir: train without --resume')
+        + f', or correct {marker}')
+
+
 def build_config(args):
     cfg = load_cli_config(args)
     if args.amp:
@@ -35,6 +58,7 @@ def build_config(args):
         else:  # bfloat16 autocast, no scaler needed
             cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
     if args.resume == 'auto':
+        check_auto_resume(cfg.work_dir)
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:

@@ -117,6 +117,16 @@ class UnderwaterCocoDataset(MTLBaseDataset):
             self._metainfo['classes'] = tuple(names)
             label_of = {c['id']: i for i, c in enumerate(cats)}
         valid_ids = sorted(coco.cats)
+        orphans = sorted((a.get('id'), a.get('image_id'))
+                         for a in coco.anns.values()
+                         if a.get('image_id') not in coco.imgs)
+        if orphans:
+            # boxes of an image the JSON does not list would be lost
+            self.invalid(
+                f'{path}: {len(orphans)} annotation(s) refer to image ids '
+                f'that are not in "images" (annotation id, image_id: '
+                f'{orphans[:5]}{" ..." if len(orphans) > 5 else ""}); add '
+                'those images to "images" or remove the annotations')
         infos, clipped, tiny = [], [], []
         for img_id in sorted(coco.imgs):
             img = coco.imgs[img_id]

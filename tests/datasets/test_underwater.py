@@ -33,6 +33,24 @@ def test_coco_malformed_json_names_line(make, tmp_path):
         UnderwaterCocoDataset(data_root=t['data_root'])
 
 
+def test_coco_annotation_of_an_unlisted_image_is_an_error(make, tmp_path):
+    """A box whose image_id is not in "images" is never silently lost."""
+    import json
+    t = make('duo')
+    path = tmp_path / 'duo' / t['ann_file']
+    data = json.loads(path.read_text())
+    data['annotations'].append(dict(id=999, image_id=77, category_id=
+                                    data['categories'][0]['id'],
+                                    bbox=[1, 1, 4, 4], area=16, iscrowd=0))
+    path.write_text(json.dumps(data))
+    with pytest.raises(CorruptSampleError,
+                       match=r'instances_train.json: 1 annotation.*'
+                       r'\(999, 77\)'):
+        UnderwaterCocoDataset(data_root=t['data_root'])
+    ds = UnderwaterCocoDataset(data_root=t['data_root'], skip_invalid=True)
+    assert len(ds) == 2 and ds.num_skipped == 1
+
+
 def test_urpc_xml_skips_unknown_class(make):
     t = make('urpc')
     ds = URPCDataset(data_root=t['data_root'], pipeline=LOAD + [PACK])

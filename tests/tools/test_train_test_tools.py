@@ -120,3 +120,26 @@ def test_dist_train_two_cpu_processes(config, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / 'epoch_1.pth').exists()
     assert 'Distributed training is not used' not in proc.stdout + proc.stderr
+
+
+def test_auto_resume_names_a_dangling_last_checkpoint(tmp_path):
+    """--resume without a path whose last_checkpoint names a deleted file:
+    an error naming the marker, the missing file and what is left."""
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    try:
+        import train as train_tool
+    finally:
+        sys.path.pop(0)
+    train_tool.check_auto_resume(str(tmp_path))  # no marker: fresh run
+    (tmp_path / 'epoch_1.pth').write_bytes(b'')
+    marker = tmp_path / 'last_checkpoint'
+    marker.write_text(str(tmp_path / 'epoch_1.pth'))
+    train_tool.check_auto_resume(str(tmp_path))  # names an existing file
+    marker.write_text(str(tmp_path / 'epoch_2.pth'))
+    with pytest.raises(FileNotFoundError,
+                       match=r'last_checkpoint names .*epoch_2\.pth, which '
+                       r"does not exist.*\['epoch_1\.pth'\].*--resume PATH"):
+        train_tool.check_auto_resume(str(tmp_path))
+    (tmp_path / 'epoch_1.pth').unlink()
+    with pytest.raises(FileNotFoundError, match='train without --resume'):
+        train_tool.check_auto_resume(str(tmp_path))
