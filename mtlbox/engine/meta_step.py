@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 
 from mtlbox.engine.balanced_step import LossStep
-from mtlbox.engine.distributed import all_reduce_mean, is_distributed
+from mtlbox.engine.distributed import (NonFiniteGradient, all_reduce_mean,
+                                       is_distributed)
 from mtlbox.registry import STEPS
 
 __all__ = ['MetaStep', 'rank_mean_grads', 'virtual_step_directions']
@@ -89,7 +90,11 @@ class MetaStep(LossStep):
     look-ahead are averaged over ranks, so every rank updates lambda alike.
     The look-ahead evaluates the model at other parameter values with
     :func:`torch.func.functional_call` on copies: the parameters and the
-    BatchNorm statistics are never modified by it.
+    BatchNorm statistics are never modified by it. A step skipped for a
+    non-finite gradient (:class:`~mtlbox.engine.distributed.
+    NonFiniteGradient`) also takes back the move of lambda and of its Adam
+    state, so the run goes on as if the batch had not been drawn (the
+    held-out stream has advanced, as the training stream has).
     """
 
     #: relative size of the finite-difference step (DARTS, the reference)
@@ -98,9 +103,16 @@ class MetaStep(LossStep):
     last_hypergradient = None
 
     def __call__(self, model, data, losses, shared, trunk, optim_wrapper):
+        # lambda, its Adam moments and step: a few [T] buffers
+        before = {k: v.clone()
+                  for k, v in model.balancer.state_dict().items()}
         self.look_ahead(model, data, losses, optim_wrapper)
-        return super().__call__(model, data, losses, shared, trunk,
-                                optim_wrapper)
+        try:
+            return super().__call__(model, data, losses, shared, trunk,
+                                    optim_wrapper)
+        except NonFiniteGradient:
+            model.balancer.load_state_dict(before)
+            raise
 
     def look_ahead(self, model, data, losses: Dict[str, Tensor],
                    optim_wrapper) -> None:

@@ -90,6 +90,34 @@ def test_step_is_the_weighted_sum_with_the_new_lambdas(tiny_model, batches,
         {t: float(w) for t, w in zip(TASKS, lam)})
 
 
+def test_a_skipped_step_takes_back_the_lambda_update(tiny_model, batches,
+                                                     optim):
+    """The look-ahead moves lambda, then the training gradient turns out
+    non-finite: the step is skipped and lambda with its Adam state is as
+    before; the next step moves it as a first step would."""
+    model, _ = _model(tiny_model, batches, init=0.3, lr=0.01)
+    ref = copy.deepcopy(model)
+    batch = batches(1)[0]
+    ow = optim(model)
+    before = copy.deepcopy(model.balancer.state_dict())
+    calls = []
+
+    def poison(g):  # the look-ahead's gradient is the first, finite one
+        calls.append(1)
+        return g * float('nan') if len(calls) == 2 else g
+    hook = model.shared_parameters()[0].register_hook(poison)
+    model.train_step(copy.deepcopy(batch), ow)
+    hook.remove()
+    assert len(calls) == 2
+    assert (model.balanced_step.last_hypergradient.abs() > 0).all()
+    for key, value in before.items():
+        assert torch.equal(model.balancer.state_dict()[key], value), key
+    model.train_step(copy.deepcopy(batch), ow)
+    ref.train_step(copy.deepcopy(batch), optim(ref))
+    torch.testing.assert_close(model.balancer.lambdas, ref.balancer.lambdas)
+    assert int(model.balancer.adam_step) == 1
+
+
 def test_closed_form_finite_difference_and_state(roundtrip):
     # L_t(theta +- eps v) = c_t +- eps a_t: the central difference is a_t
     plus, minus = torch.tensor([3.0, 1.0]), torch.tensor([1.0, 2.0])

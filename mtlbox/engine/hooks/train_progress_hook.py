@@ -8,7 +8,7 @@ from mtlbox.registry import HOOKS
 
 
 def headline(metrics: dict) -> dict:
-    """The first metric of each task (``seg/mIoU``, ``depth/abs_rel``...)
+    """The first metric of each task (``seg/mIoU``, ``depth/abs_err``...)
     and every ``mtl/*`` one; the log file has them all."""
     out, seen = {}, set()
     for key, value in metrics.items():
