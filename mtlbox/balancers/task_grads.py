@@ -297,9 +297,7 @@ class TaskGradients:
         others = sorted(set(range(old.shape[0])) - set(rows))
         if others:
             new[others] = old[others]
-        # the present rows as one strided block when they are consecutive
-        span = (slice(rows[0], rows[0] + T)
-                if rows == list(range(rows[0], rows[0] + T)) else None)
+        span = _row_index(rows)
         offset = 0
         for k, p in enumerate(self.shared):
             grads = self.tensor_rows(k)
@@ -315,17 +313,8 @@ class TaskGradients:
                     torch.mul(g[start:start + b - a], gain[t], out=dst)
                     if decay[t] != 0.0:
                         dst.add_(src, alpha=decay[t])
-                if span is not None:
-                    block = new[span, a:b].to(dtype)
-                    M.addmm_(block, block.T)
-                else:
-                    blocks = [new[r, a:b].to(dtype) for r in rows]
-                    for i in range(T):
-                        for j in range(i + 1):
-                            v = torch.dot(blocks[i], blocks[j])
-                            M[i, j] += v
-                            if i != j:
-                                M[j, i] += v
+                block = new[span, a:b].to(dtype)
+                M.addmm_(block, block.T)
             offset += n
         return M
 
@@ -339,6 +328,7 @@ class TaskGradients:
         (:meth:`update_state`); the rows are unusable afterwards."""
         coef = weights.detach().to(state.dtype)
         own = self._sole_owners() if self.rows is not None else set()
+        span = _row_index(rows)
         out, offset = [], 0
         for k, p in enumerate(self.shared):
             n = p.numel()
@@ -350,9 +340,7 @@ class TaskGradients:
                                     device=state.device))
             for start in range(0, n, _GRAM_CHUNK):
                 a, b = offset + start, offset + min(n, start + _GRAM_CHUNK)
-                torch.mv(state[rows, a:b].T if len(rows) != state.shape[0]
-                         or rows != list(range(len(rows)))
-                         else state[:, a:b].T, coef,
+                torch.mv(state[span, a:b].T, coef,
                          out=dst[start:start + b - a])
             out.append(dst.view_as(p))
             offset += n
@@ -377,6 +365,14 @@ class TaskGradients:
             else:
                 p.grad.add_(d)
         return out
+
+
+def _row_index(rows: List[int]):
+    """Index of state rows ``rows``: a slice (a strided view, no copy) when
+    they are consecutive, else the list (a copy of a cache-sized block)."""
+    if rows == list(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    return rows
 
 
 def _sequential(losses, tasks, shared, owns, loss_scale, retain_last):

@@ -280,12 +280,19 @@ class _MatrixStep(BalancedStep):
         loss_vec = torch.stack([losses[t].detach().reshape(())
                                 for t in tasks])
         out = checked_aggregate_gram(balancer, M, loss_vec, tasks)
+        self.accept(balancer, out, tasks, scale)
+        return out.weights
+
+    def accept(self, balancer, out: Aggregation, tasks: List[str],
+               scale: float) -> None:
+        """Record the Aggregation's weights and keep it as
+        :attr:`last_aggregation`; back-propagate its parameter loss with
+        ``scale``."""
         if out.weights is not None:
             balancer.record_task_weights(tasks, out.weights)
         self.last_aggregation = out
         if out.parameter_loss is not None:
             (out.parameter_loss * scale).backward()
-        return out.weights
 
     def add_specific(self, specific_grads, factor: float) -> None:
         """Add each task's own-parameter gradients (scaled by the AMP scale
@@ -413,12 +420,8 @@ class GradStep(_MatrixStep):
             grads.combine_into(loss_vec.new_ones(len(tasks)), factor)
             self.add_specific(grads.specific, factor)
             return
-        if out.weights is not None:
-            balancer.record_task_weights(tasks, out.weights)
-        self.last_aggregation = out
         scale = factor * amp
-        if out.parameter_loss is not None:
-            (out.parameter_loss * scale).backward()
+        self.accept(balancer, out, tasks, scale)
         written = []
         for p, d in zip(shared, out.direction):
             d = d.mul_(scale) if scale != 1.0 else d
