@@ -20,8 +20,9 @@ Deployment splits inference in three:
 Output names: a head returning one tensor gives ``<task>`` (dense heads:
 [B, C, H/s, W/s] at the decoder's stride ``s``, before any upsampling;
 classification heads: [B, C] logits); :class:`ATSSDetHead` gives
-``<task>.cls.<level>`` [B, A*C, H_l, W_l] (logits) and ``<task>.reg.<level>``
-[B, A*4, H_l, W_l] (SSD deltas); any other nested output gives
+``<task>.cls.<level>`` [B, A*C, H_l, W_l] (logits), ``<task>.reg.<level>``
+[B, A*4, H_l, W_l] (SSD deltas) and, with ``centerness=True``,
+``<task>.ctr.<level>`` [B, A, H_l, W_l] (centre-ness logits); any other nested output gives
 ``<task>.<i>[.<j>]`` by position. A plugin head may name the members of its
 top-level tuple with a ``raw_output_names`` attribute.
 """
@@ -38,10 +39,6 @@ Raw = Union[Tensor, Sequence['Raw']]
 def _member_names(head) -> Optional[Tuple[str, ...]]:
     """Names of the members of a head's top-level output tuple."""
     names = getattr(head, 'raw_output_names', None)
-    if names is None:
-        from mtlbox.models.heads import ATSSDetHead
-        if isinstance(head, ATSSDetHead):
-            names = ('cls', 'reg')
     return None if names is None else tuple(names)
 
 
@@ -175,7 +172,7 @@ def decode_raw_outputs(model, raw: Mapping[str, Union[Tensor, np.ndarray]],
     each sample's original image frame, with each head's own decoding:
 
     - :class:`ATSSDetHead`: anchors of every level at its stride, scores
-      ``sigmoid(cls)``, boxes = SSD decode of ``reg`` (centre offsets x
+      ``sigmoid(cls)`` (x ``sigmoid(ctr)`` with a centre-ness branch), boxes = SSD decode of ``reg`` (centre offsets x
       ``variances[0]`` x anchor size, sizes ``exp(d x variances[1])``),
       :func:`~mtlbox.models.heads.postprocess_detections` (score threshold,
       ``nms_pre``, class-wise NMS, per-class and per-image caps), then clip

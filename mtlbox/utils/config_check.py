@@ -30,8 +30,11 @@ _SECTION_REGISTRY = {
     'param_scheduler': 'param_scheduler',
 }
 
-#: sub-keys whose types live in another registry than their parent
+#: sub-keys whose types live in another registry than their parent; None:
+#: a ``type`` that names no registered class (``norm_cfg=dict(type='GN',
+#: ...)``, checked by the module that reads it)
 _KEY_REGISTRY = {
+    'norm_cfg': None,
     'pipeline': 'transform',
     'transforms': 'transform',
     'balancer': 'balancer',
@@ -78,7 +81,7 @@ def _registry(name):
 def _walk(node: Any, path: str, registry: str, out: List[Tuple[str, str,
                                                                str]]):
     if isinstance(node, dict):
-        if isinstance(node.get('type'), str):
+        if isinstance(node.get('type'), str) and registry is not None:
             out.append((path, node['type'], registry))
         for key, value in node.items():
             if key == 'type':

@@ -35,7 +35,9 @@ def atss_det_loss(cls_logits: Tensor,
                   coder: SSDBoxCoder,
                   loss_cls: nn.Module,
                   loss_bbox: nn.Module,
-                  topk: int = 9) -> Dict[str, Tensor]:
+                  topk: int = 9,
+                  centerness: Optional[Tensor] = None,
+                  hard_targets: bool = False) -> Dict[str, Tensor]:
     """Detection loss of a batch of labelled images.
 
     For image ``i``: ATSS assigns the anchors (:func:`atss_assign`); the
@@ -47,6 +49,13 @@ def atss_det_loss(cls_logits: Tensor,
     batch (at least 1, each term's ``avg_factor``): ``loss_cls`` =
     IoU-aware focal, ``loss_bbox`` = CIoU x weight.
 
+    With ``hard_targets`` the class target of a positive is 1 (focal loss,
+    as the ATSS paper) instead of the IoU. With ``centerness`` logits [B, N]
+    (the ATSS/FCOS quality branch) a third term ``loss_centerness`` is the
+    binary cross-entropy of the positives' logits against the centre-ness
+    of their anchor centre in the matched box, ``sqrt(min(l, r) / max(l, r)
+    * min(t, b) / max(t, b))``, over the number of positives.
+
     Shapes: cls_logits [B, N, C], deltas [B, N, 4], anchors [N, 4] (levels
     concatenated), gt_* lists of B tensors ([G, 4], [G], [G] bool / None).
     """
@@ -55,7 +64,7 @@ def atss_det_loss(cls_logits: Tensor,
     pos_mask = torch.zeros_like(targets, dtype=torch.bool)
     valid = torch.ones(num_images, num_anchors, dtype=torch.bool,
                        device=cls_logits.device)
-    pred_boxes, gt_boxes_pos = [], []
+    pred_boxes, gt_boxes_pos, ctr_logits, ctr_targets = [], [], [], []
     for i in range(num_images):
         boxes = gt_bboxes[i].to(anchors)
         labels = gt_labels[i].to(anchors.device).long()
@@ -73,11 +82,17 @@ def atss_det_loss(cls_logits: Tensor,
         matched = result.gt_inds[pos] - 1
         decoded = coder.decode(anchors[pos], deltas[i, pos])
         target_boxes = boxes[matched]
-        iou = paired_iou(decoded.detach(), target_boxes).clamp(min=0)
+        if hard_targets:
+            iou = torch.ones(len(pos), device=anchors.device)
+        else:
+            iou = paired_iou(decoded.detach(), target_boxes).clamp(min=0)
         targets[i, pos, labels[matched]] = iou.to(targets.dtype)
         pos_mask[i, pos, labels[matched]] = True
         pred_boxes.append(decoded)
         gt_boxes_pos.append(target_boxes)
+        if centerness is not None:
+            ctr_logits.append(centerness[i, pos])
+            ctr_targets.append(centerness_target(anchors[pos], target_boxes))
     num_pos = sum(len(b) for b in pred_boxes)
     avg = max(float(num_pos), 1.0)
     cls = loss_cls(cls_logits.reshape(-1, num_classes),
@@ -93,7 +108,29 @@ def atss_det_loss(cls_logits: Tensor,
     out = HeadLosses()
     out.add('loss_cls', cls, avg)
     out.add('loss_bbox', box, avg)
+    if centerness is not None:
+        if num_pos:
+            ctr = nn.functional.binary_cross_entropy_with_logits(
+                torch.cat(ctr_logits), torch.cat(ctr_targets).to(
+                    centerness.dtype), reduction='sum') / avg
+        else:
+            ctr = centerness.sum() * 0.0
+        out.add('loss_centerness', ctr, avg)
     return out
+
+
+def centerness_target(anchors: Tensor, boxes: Tensor) -> Tensor:
+    """FCOS centre-ness of each anchor centre in its box ([N, 4], [N, 4] ->
+    [N] in [0, 1]): ``sqrt(min(l, r) / max(l, r) * min(t, b) / max(t, b))``
+    with ``l, t, r, b`` the distances from the centre to the box sides
+    (0 for a centre outside the box)."""
+    cx = (anchors[:, 0] + anchors[:, 2]) / 2
+    cy = (anchors[:, 1] + anchors[:, 3]) / 2
+    lr = torch.stack([cx - boxes[:, 0], boxes[:, 2] - cx], 1).clamp(min=0)
+    tb = torch.stack([cy - boxes[:, 1], boxes[:, 3] - cy], 1).clamp(min=0)
+    ratio = (lr.min(1).values / lr.max(1).values.clamp(min=1e-6) *
+             tb.min(1).values / tb.max(1).values.clamp(min=1e-6))
+    return ratio.sqrt()
 
 
 def postprocess_detections(scores: Tensor,
@@ -141,24 +178,28 @@ class ATSSDetHead(BaseModule):
     """Anchor-based single-stage detector head (AMTL's VMM detector).
 
     Per level ``l`` (unshared, or shared with ``share_levels``): a class
-    branch and a box branch of ``num_convs`` blocks (``3x3 conv-BN-ReLU``
-    or ``MBConv`` with ``block='mbconv'``), then ``3x3`` convs to
-    ``A * C`` sigmoid logits (bias ``-log((1 - p) / p)``, ``p =
-    prior_prob``) and ``A * 4`` SSD deltas. Anchors: ``A = len(ratios)`` per
-    location, side ``anchor_sizes[l]`` at ``strides[l]``. Training: ATSS
-    (``topk`` per level), IoU-aware focal + CIoU (:func:`atss_det_loss`).
-    Inference: :func:`postprocess_detections`, boxes mapped to the original
-    image (clip to ``img_shape``, divide by ``scale_factor``; padding is
-    bottom/right so it needs no offset).
+    branch and a box branch of ``num_convs`` blocks (``3x3 conv-norm-ReLU``,
+    norm BN or ``norm_cfg=dict(type='GN', num_groups=G)``, or ``MBConv``
+    with ``block='mbconv'``), then ``3x3`` convs to ``A * C`` sigmoid
+    logits (bias ``-log((1 - p) / p)``, ``p = prior_prob``) and ``A * 4``
+    SSD deltas; with ``centerness`` also ``A`` centre-ness logits from the
+    box tower (the quality branch of ATSS and FCOS). Anchors: ``A =
+    len(ratios)`` per location, side ``anchor_sizes[l]`` at ``strides[l]``.
+    Training: ATSS (``topk`` per level), IoU-aware focal (or focal with
+    ``hard_targets``) + CIoU, + centre-ness BCE (:func:`atss_det_loss`).
+    Inference: score = class probability (x centre-ness probability with
+    ``centerness``), :func:`postprocess_detections`, boxes mapped to the
+    original image (clip to ``img_shape``, divide by ``scale_factor``;
+    padding is bottom/right so it needs no offset).
 
     Inputs: list of maps ``[B, in_ch, H_l, W_l]``; ``in_indices`` picks the
     levels (default: all), e.g. ``(1, 2, 3)`` for strides 8/16/32 of a
     4-level FPN. Fills ``pred_instances`` (``bboxes`` [K, 4] xyxy original
     pixels, ``scores`` [K], ``labels`` [K]).
 
-    Loss keys: ``loss_cls``, ``loss_bbox``; only samples whose
-    ``labeled_tasks`` contain the task count. Images with no box give only
-    negatives.
+    Loss keys: ``loss_cls``, ``loss_bbox`` (and ``loss_centerness``); only
+    samples whose ``labeled_tasks`` contain the task count. Images with no
+    box give only negatives.
     """
 
     def __init__(self,
@@ -167,6 +208,7 @@ class ATSSDetHead(BaseModule):
                  feat_channels: int = 64,
                  num_convs: int = 1,
                  block: str = 'conv',
+                 norm_cfg: Optional[dict] = None,
                  share_levels: bool = False,
                  in_indices: Optional[Sequence[int]] = None,
                  strides: Sequence[int] = (8, 16, 32),
@@ -175,6 +217,8 @@ class ATSSDetHead(BaseModule):
                  variances: Sequence[float] = (0.1, 0.2),
                  topk: int = 27,
                  prior_prob: float = 0.01,
+                 centerness: bool = False,
+                 hard_targets: bool = False,
                  loss_cls: dict = dict(type='IoUAwareFocalLoss', alpha=0.25,
                                        gamma=2.0),
                  loss_bbox: dict = dict(type='CIoULoss', loss_weight=10.0),
@@ -191,6 +235,9 @@ class ATSSDetHead(BaseModule):
         if block not in ('conv', 'mbconv'):
             raise ValueError(f"ATSSDetHead block={block!r}: use 'conv' or "
                              "'mbconv'")
+        if block == 'mbconv' and norm_cfg not in (None, dict(type='BN')):
+            raise ValueError(f"ATSSDetHead norm_cfg={norm_cfg} needs "
+                             "block='conv' (MBConv towers use BN)")
         num_levels = len(strides)
         if isinstance(in_channels, int):
             in_channels = [in_channels] * num_levels
@@ -210,6 +257,7 @@ class ATSSDetHead(BaseModule):
         self.coder = SSDBoxCoder(variances)
         self.topk = topk
         self.prior_prob = prior_prob
+        self.hard_targets = hard_targets
         self.score_thr, self.nms_pre = score_thr, nms_pre
         self.nms_iou = nms_iou
         self.max_per_class, self.max_per_img = max_per_class, max_per_img
@@ -223,7 +271,8 @@ class ATSSDetHead(BaseModule):
                 # towers end normalised (BN), as mmdet's conv-norm-act
                 # ones: a residual MBConv would hand the neck's unnormalised
                 # sums straight to the prediction conv (see the class doc)
-                layers.append(conv_bn_act(ch, feat_channels) if block ==
+                layers.append(conv_bn_act(ch, feat_channels,
+                                          norm_cfg=norm_cfg) if block ==
                               'conv' else MBConv(ch, feat_channels,
                                                  residual=False))
                 ch = feat_channels
@@ -239,6 +288,16 @@ class ATSSDetHead(BaseModule):
             for i in range(levels))
         self.reg_branches = nn.ModuleList(
             branch(in_channels[i], A * 4, 0.0) for i in range(levels))
+        # quality branch on the box tower (ATSS/FCOS centre-ness)
+        self.ctr_convs = None
+        if centerness:
+            self.ctr_convs = nn.ModuleList()
+            for i in range(levels):
+                ch = feat_channels if num_convs else in_channels[i]
+                conv = nn.Conv2d(ch, A, 3, padding=1)
+                nn.init.normal_(conv.weight, std=0.01)
+                nn.init.constant_(conv.bias, 0.0)
+                self.ctr_convs.append(conv)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_bbox = MODELS.build(loss_bbox)
 
@@ -263,32 +322,46 @@ class ATSSDetHead(BaseModule):
         return feats
 
     def forward(self, feats: List[Tensor]):
-        """Per-level ``cls [B, A*C, H, W]`` and ``deltas [B, A*4, H, W]``."""
+        """Per-level ``cls [B, A*C, H, W]`` and ``deltas [B, A*4, H, W]``,
+        and with ``centerness`` a third list ``ctr [B, A, H, W]``
+        (:attr:`raw_output_names`)."""
         feats = self._levels(feats)
-        cls, reg = [], []
+        cls, reg, ctr = [], [], []
         for i, x in enumerate(feats):
             j = 0 if len(self.cls_branches) == 1 else i
             cls.append(self.cls_branches[j](x))
-            reg.append(self.reg_branches[j](x))
-        return cls, reg
+            if self.ctr_convs is None:
+                reg.append(self.reg_branches[j](x))
+                continue
+            tower = self.reg_branches[j][:-1](x)
+            reg.append(self.reg_branches[j][-1](tower))
+            ctr.append(self.ctr_convs[j](tower))
+        return (cls, reg) if self.ctr_convs is None else (cls, reg, ctr)
 
-    def _flatten(self, cls, reg):
+    @property
+    def raw_output_names(self):
+        """Names of the members of :meth:`forward`'s output (deployment)."""
+        return ('cls', 'reg') if self.ctr_convs is None else \
+            ('cls', 'reg', 'ctr')
+
+    def _flatten(self, cls, reg, ctr=None):
         B = cls[0].shape[0]
         cls_flat = torch.cat([c.permute(0, 2, 3, 1).reshape(
             B, -1, self.num_classes) for c in cls], dim=1)
         reg_flat = torch.cat(
             [r.permute(0, 2, 3, 1).reshape(B, -1, 4) for r in reg], dim=1)
+        ctr_flat = None if ctr is None else torch.cat(
+            [c.permute(0, 2, 3, 1).reshape(B, -1) for c in ctr], dim=1)
         anchors = self.anchor_generator([c.shape[-2:] for c in cls],
                                         cls[0].device)
-        return cls_flat, reg_flat, anchors
+        return cls_flat, reg_flat, ctr_flat, anchors
 
     # --------------------------------------------------------------- loss
     def loss(self, feats, data_samples) -> Dict[str, Tensor]:
         idx = select_labeled(data_samples, self.key)
         if not idx:
             return {}
-        cls, reg = self(feats)
-        cls_flat, reg_flat, anchors = self._flatten(cls, reg)
+        cls_flat, reg_flat, ctr_flat, anchors = self._flatten(*self(feats))
         gts = [data_samples[i].gt_instances for i in idx]
         ignores = [g.ignore_flags if 'ignore_flags' in g else None
                    for g in gts]
@@ -296,14 +369,14 @@ class ATSSDetHead(BaseModule):
             cls_flat[idx], reg_flat[idx], torch.cat(anchors),
             [len(a) for a in anchors], [g.bboxes for g in gts],
             [g.labels for g in gts], ignores, self.coder, self.loss_cls,
-            self.loss_bbox, self.topk)
+            self.loss_bbox, self.topk,
+            None if ctr_flat is None else ctr_flat[idx], self.hard_targets)
 
     def loss_by_sample(self, feats, data_samples):
         """Per-image losses [B] (``loss_cls + loss_bbox`` of each labelled
         image, normalised by its own number of positives) and the labelled
         mask [B] (for SLGrad)."""
-        cls, reg = self(feats)
-        cls_flat, reg_flat, anchors = self._flatten(cls, reg)
+        cls_flat, reg_flat, ctr_flat, anchors = self._flatten(*self(feats))
         num_level = [len(a) for a in anchors]
         anchors = torch.cat(anchors)
         idx = select_labeled(data_samples, self.key)
@@ -317,8 +390,10 @@ class ATSSDetHead(BaseModule):
                 cls_flat[i:i + 1], reg_flat[i:i + 1], anchors, num_level,
                 [g.bboxes], [g.labels],
                 [g.ignore_flags if 'ignore_flags' in g else None],
-                self.coder, self.loss_cls, self.loss_bbox, self.topk)
-            per.append(out['loss_cls'] + out['loss_bbox'])
+                self.coder, self.loss_cls, self.loss_bbox, self.topk,
+                None if ctr_flat is None else ctr_flat[i:i + 1],
+                self.hard_targets)
+            per.append(sum(out.values()))
         mask = torch.zeros(len(data_samples), dtype=torch.bool,
                            device=cls_flat.device)
         mask[idx] = True
@@ -327,10 +402,11 @@ class ATSSDetHead(BaseModule):
     # ------------------------------------------------------------ predict
     @torch.no_grad()
     def predict(self, feats, data_samples) -> None:
-        cls, reg = self(feats)
-        cls_flat, reg_flat, anchors = self._flatten(cls, reg)
+        cls_flat, reg_flat, ctr_flat, anchors = self._flatten(*self(feats))
         anchors = torch.cat(anchors)
         scores = cls_flat.sigmoid()
+        if ctr_flat is not None:  # class probability x centre-ness
+            scores = scores * ctr_flat.sigmoid().unsqueeze(-1)
         for i, sample in enumerate(data_samples):
             boxes = self.coder.decode(anchors, reg_flat[i])
             meta = sample.metainfo

@@ -1,14 +1,35 @@
 """Small building blocks shared by the heads."""
+from typing import Optional
+
 from torch import Tensor, nn
+
+
+def norm_layer(norm_cfg: Optional[dict], channels: int) -> nn.Module:
+    """``BatchNorm2d`` (``norm_cfg=None`` or ``dict(type='BN')``) or
+    ``GroupNorm`` (``dict(type='GN', num_groups=G)``) over ``channels``."""
+    cfg = dict(norm_cfg or dict(type='BN'))
+    kind = cfg.pop('type', None)
+    if kind == 'BN' and not cfg:
+        return nn.BatchNorm2d(channels)
+    if kind == 'GN' and set(cfg) == {'num_groups'}:
+        if channels % cfg['num_groups']:
+            raise ValueError(f'norm_cfg={norm_cfg}: {channels} channels do '
+                             f'not split into {cfg["num_groups"]} groups')
+        return nn.GroupNorm(cfg['num_groups'], channels)
+    raise ValueError(f'norm_cfg={norm_cfg}: use dict(type=\'BN\') or '
+                     "dict(type='GN', num_groups=G)")
 
 
 def conv_bn_act(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1,
                 groups: int = 1, dilation: int = 1,
-                act: type = nn.ReLU) -> nn.Sequential:
-    """``conv(k, no bias) -> BN -> act`` with 'same' padding."""
+                act: type = nn.ReLU,
+                norm_cfg: Optional[dict] = None) -> nn.Sequential:
+    """``conv(k, no bias) -> norm -> act`` with 'same' padding; the norm is
+    BN unless ``norm_cfg`` says otherwise (:func:`norm_layer`)."""
     pad = dilation * (kernel - 1) // 2
     layers = [nn.Conv2d(in_ch, out_ch, kernel, stride, pad, dilation,
-                        groups=groups, bias=False), nn.BatchNorm2d(out_ch)]
+                        groups=groups, bias=False),
+              norm_layer(norm_cfg, out_ch)]
     if act is not None:
         layers.append(act(inplace=True))
     return nn.Sequential(*layers)

@@ -41,7 +41,9 @@ def feats(batch=2, seed=0):
 
 def test_prior_bias_gives_one_percent():
     head = make_head()
-    cls, reg = head(feats())
+    out = head(feats())
+    assert len(out) == 2  # no quality branch unless centerness=True
+    cls, reg = out
     assert cls[0].shape == (2, 3 * 3, 8, 8) and reg[1].shape == (2, 12, 4, 4)
     bias = head.cls_branches[0][-1].bias
     assert torch.allclose(bias, torch.full_like(bias, -math.log(99)))
@@ -205,3 +207,80 @@ def test_initial_probabilities_stay_near_prior_on_large_features(block):
     p = torch.cat([c.flatten() for c in cls]).sigmoid()
     assert p.mean().item() == pytest.approx(0.01, rel=0.15)
     assert p.max().item() < 0.1
+
+
+def test_centerness_target_by_hand():
+    from mtlbox.models.heads.atss_det_head import centerness_target
+    anchors = torch.tensor([[0., 0., 10., 10.], [20., 0., 30., 10.],
+                            [40., 40., 50., 50.]])
+    boxes = torch.tensor([[0., 0., 16., 10.], [22., 0., 32., 12.],
+                          [0., 0., 16., 10.]])
+    # centres (5, 5), (25, 5), (45, 45): l, r, t, b = 5, 11, 5, 5 and
+    # 3, 7, 5, 7; the third centre lies outside its box
+    want = [math.sqrt(5 / 11), math.sqrt(3 / 7 * 5 / 7), 0.0]
+    assert centerness_target(anchors, boxes).tolist() == pytest.approx(want)
+
+
+def test_hard_targets_and_centerness_loss_by_hand():
+    """The example of the test above with ``hard_targets`` (positive
+    target 1) and centre-ness logits 1.0 at a0, -0.5 at a2 (the
+    positives): BCE(x, c) = log(1 + e^x) - c x against the centre-ness c
+    of each anchor centre in its box, over the 2 positives."""
+    from mtlbox.models.heads.atss_det_head import atss_det_loss
+    from mtlbox.models.losses import CIoULoss, IoUAwareFocalLoss
+    from mtlbox.models.task_modules import SSDBoxCoder
+    anchors = torch.tensor([[0., 0., 10., 10.], [10., 0., 20., 10.],
+                            [20., 0., 30., 10.], [0., 0., 20., 20.],
+                            [20., 0., 40., 20.]])
+    gts = torch.tensor([[0., 0., 16., 10.], [22., 0., 32., 12.]])
+    ctr = torch.tensor([[1.0, 3.0, -0.5, 2.0, 2.0]])  # only a0, a2 count
+    out = atss_det_loss(torch.zeros(1, 5, 2), torch.zeros(1, 5, 4),
+                        anchors, [3, 2], [gts], [torch.tensor([0, 1])],
+                        [None], SSDBoxCoder(), IoUAwareFocalLoss(0.25, 2.),
+                        CIoULoss(10.0), topk=2, centerness=ctr,
+                        hard_targets=True)
+    assert out.avg_factors['loss_centerness'] == 2.0
+    ln2 = math.log(2)
+    cls = (2 * 0.25 * 0.25 * ln2 + 8 * 0.75 * 0.25 * ln2) / 2
+    assert out['loss_cls'].item() == pytest.approx(cls, rel=1e-5)
+
+    def bce(x, c):
+        return math.log(1 + math.exp(x)) - c * x
+
+    want = (bce(1.0, math.sqrt(5 / 11)) +
+            bce(-0.5, math.sqrt(3 / 7 * 5 / 7))) / 2
+    assert out['loss_centerness'].item() == pytest.approx(want, rel=1e-5)
+
+
+def test_centerness_head_scores_are_class_times_quality():
+    """Zero features: every class probability is the prior 0.01, every
+    centre-ness sigmoid(0) = 1/2, so every score is 0.005; the loss gains
+    ``loss_centerness`` and the per-sample loss counts it."""
+    head = make_head(centerness=True, score_thr=0.001, max_per_img=5).eval()
+    cls, reg, ctr = head(feats())
+    assert head.raw_output_names == ('cls', 'reg', 'ctr')
+    assert [c.shape for c in ctr] == [(2, 3, 8, 8), (2, 3, 4, 4)]  # A = 3
+    zeros = [torch.zeros(1, 8, 8, 8), torch.zeros(1, 8, 4, 4)]
+    sample = make_sample([[4, 4, 30, 40]], [1])
+    head.predict(zeros, [sample])
+    assert sample.pred_instances.scores.tolist() == pytest.approx([0.005] * 5)
+    f = feats()
+    losses = head.loss([x[:1] for x in f], [sample])
+    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_centerness'}
+    per, _ = head.loss_by_sample([x[:1] for x in f], [sample])
+    assert per[0].item() == pytest.approx(sum(losses.values()).item())
+
+
+def test_group_norm_towers_and_norm_errors():
+    head = make_head(norm_cfg=dict(type='GN', num_groups=4), num_convs=2)
+    norms = [m for m in head.modules()
+             if isinstance(m, (torch.nn.GroupNorm, torch.nn.BatchNorm2d))]
+    assert len(norms) == 8 and all(
+        isinstance(m, torch.nn.GroupNorm) and m.num_groups == 4
+        for m in norms)  # 2 levels x 2 branches x 2 convs
+    with pytest.raises(ValueError, match="type='GN', num_groups"):
+        make_head(norm_cfg=dict(type='LN'))
+    with pytest.raises(ValueError, match='do not split into 3 groups'):
+        make_head(norm_cfg=dict(type='GN', num_groups=3))
+    with pytest.raises(ValueError, match="block='conv'"):
+        make_head(block='mbconv', norm_cfg=dict(type='GN', num_groups=4))
