@@ -47,6 +47,20 @@ def test_init_cfg_typo_names_key_and_initializer():
     assert "'Pretrained'" in message
 
 
+def test_norm_cfg_type_is_the_modules_business():
+    """``norm_cfg=dict(type='GN', ...)`` names a layer kind, not a
+    registered class: the type check leaves it to the head (which refuses
+    an unknown kind at build time, tests/models/heads), but still checks
+    the head's own type next to it."""
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs/synth/amtl_r18_det_seg_depth_synth.py'))
+    cfg.model.heads.det.norm_cfg = dict(type='GN', num_groups=16)
+    check_config_types(cfg)
+    cfg.model.heads.det.type = 'ATSSDetHaed'
+    with pytest.raises(UnknownTypeError, match='model.heads.det.type'):
+        check_config_types(cfg)
+
+
 @pytest.mark.parametrize('option, key, close', [
     ('model.balancer.gama', 'gama', 'model.balancer.gamma'),
     ('train_cfg.max_epoch', 'max_epoch', 'train_cfg.max_epochs'),

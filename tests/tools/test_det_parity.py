@@ -17,13 +17,14 @@ def test_prints_one_row_per_evaluation_point(capsys):
         '--log-every', '1'])
     out = capsys.readouterr().out.splitlines()
     rows = [line for line in out if line.startswith('| ')]
-    assert rows[0] == ('| iter | atss AP50 | fcos AP50 | retinanet AP50 | '
-                       'atss AP | fcos AP | retinanet AP |')
+    assert rows[0] == ('| iter | atss AP50 | atss_mmdet AP50 | fcos AP50 | '
+                       'retinanet AP50 | atss AP | atss_mmdet AP | fcos AP | '
+                       'retinanet AP |')
     assert [r.split(' | ')[0] for r in rows[2:]] == ['| 0', '| 2']
     for row in rows[2:]:
         cells = [float(c) for c in row.strip('| ').split(' | ')[1:]]
-        assert len(cells) == 6 and all(-1 <= c <= 1 for c in cells)
-    assert list(results) == ['atss', 'fcos', 'retinanet']
+        assert len(cells) == 8 and all(-1 <= c <= 1 for c in cells)
+    assert list(results) == ['atss', 'atss_mmdet', 'fcos', 'retinanet']
     for res in results.values():
         assert sorted(res['curve']) == [0, 2]
         # every detector logged its losses at both iterations
@@ -63,3 +64,19 @@ def test_seeds_stop_at_and_the_mean_table(capsys):
     mean_cell = row.split(' | ')[1]
     assert mean_cell == (f'{sum(ap50) / 2:.3f} +- '
                          f'{abs(ap50[0] - ap50[1]) / 2:.3f}')
+
+
+def test_atss_mmdet_is_the_twin_head_with_the_recipe():
+    import torch
+    det_parity.register_all_modules()
+    trunk = det_parity.Trunk().state_dict()
+    plain = det_parity.build_detector('atss', trunk, (32, 48)).model
+    mmdet = det_parity.build_detector('atss_mmdet', trunk, (32, 48),
+                                      dict(num_convs=2)).model
+    head, base = mmdet.heads['det'], plain.heads['det']
+    assert base.ctr_convs is None and len(base.cls_branches) == 3
+    assert len(head.cls_branches) == 1 and len(head.ctr_convs) == 1
+    assert head.hard_targets and head.loss_bbox.loss_weight == 2.0
+    assert isinstance(head.cls_branches[0][1][1], torch.nn.GroupNorm)
+    assert len(head.cls_branches[0]) == 3  # --atss-cfg applies: 2 convs
+    assert head.anchor_generator.strides == base.anchor_generator.strides

@@ -13,6 +13,9 @@ Detectors (``--detectors``):
 - ``atss``: mtlbox's ``MultiTaskModel`` with one ``ATSSDetHead`` (the head of
   ``configs/synth/amtl_r18_det_seg_depth_synth.py``: anchors 16/32/64,
   ratios 1/2/0.5, IoU-aware focal + CIoU x 10, ATSS topk 27);
+- ``atss_mmdet``: the same head with mmdet's ATSS recipe (:data:`ATSS_MMDET`:
+  one conv-GN-ReLU per branch shared across levels, centre-ness branch,
+  focal loss with hard targets + CIoU x 2 + centre-ness BCE);
 - ``fcos``: ``torchvision.models.detection.FCOS`` (its own ``FCOSHead``:
   4 conv-GN-ReLU per branch, focal + GIoU + centerness, centre sampling);
 - ``retinanet``: ``torchvision.models.detection.RetinaNet`` (its own
@@ -55,7 +58,13 @@ from mtlbox.evaluation.metrics.voc_metric import (COCO_IOUS, detection_pairs,
 from mtlbox.registry import DATASETS, MODELS
 from mtlbox import register_all_modules
 
-DETECTORS = ('atss', 'fcos', 'retinanet')
+DETECTORS = ('atss', 'atss_mmdet', 'fcos', 'retinanet')
+#: ``atss_mmdet``: the twin's head with mmdet's ATSS recipe on one conv per
+#: branch (towers shared across levels with GroupNorm, centre-ness branch,
+#: focal loss with hard targets, box loss x 2)
+ATSS_MMDET = dict(share_levels=True, norm_cfg=dict(type='GN', num_groups=16),
+                  centerness=True, hard_targets=True,
+                  loss_bbox=dict(type='CIoULoss', loss_weight=2.0))
 NUM_CLASSES = 4  # SynthScenes object classes
 
 
@@ -210,6 +219,9 @@ class TorchvisionDetector(nn.Module):
 def build_detector(kind, trunk_state, img_size, head_overrides=None):
     if kind == 'atss':
         return MtlboxDetector(trunk_state, head_overrides)
+    if kind == 'atss_mmdet':
+        return MtlboxDetector(trunk_state,
+                              dict(ATSS_MMDET, **(head_overrides or {})))
     return TorchvisionDetector(kind, trunk_state, img_size)
 
 
@@ -341,7 +353,8 @@ def parse_args(argv=None):
                    help='shared trunk: r18_fpn (the synth twin\'s) or vmm '
                    '(the flagship\'s EfficientNet-V2-S + TRIV2-BiFPN)')
     p.add_argument('--atss-cfg', type=json.loads, default={},
-                   help='JSON overrides of the ATSSDetHead config, e.g. '
+                   help='JSON overrides of the ATSSDetHead config of '
+                   'atss and atss_mmdet, e.g. '
                    '\'{"num_convs": 4}\' (default: the synth twin\'s head)')
     p.add_argument('--stop-at', type=int, default=None,
                    help='stop training after this iteration, keeping the '
