@@ -284,3 +284,21 @@ def test_group_norm_towers_and_norm_errors():
         make_head(norm_cfg=dict(type='GN', num_groups=3))
     with pytest.raises(ValueError, match="block='conv'"):
         make_head(block='mbconv', norm_cfg=dict(type='GN', num_groups=4))
+
+
+def test_centerness_raw_outputs_named_and_replayed():
+    """Deployment: the quality branch travels as ``det.ctr.<level>`` and
+    decoding the replayed raw outputs gives the head's own predictions."""
+    from mtlbox.apis.raw_outputs import flatten_raw, replaying
+    head = make_head(centerness=True, score_thr=0.0).eval()
+    f = feats(batch=1, seed=3)
+    named = flatten_raw('det', head(f), head)
+    assert [n for n, _ in named] == [f'det.{m}.{lv}' for m in
+                                     ('cls', 'reg', 'ctr') for lv in (0, 1)]
+    direct, replayed = make_sample([], []), make_sample([], [])
+    head.predict(f, [direct])
+    with replaying(head, head(f)):
+        head.predict(None, [replayed])
+    assert torch.equal(direct.pred_instances.scores,
+                       replayed.pred_instances.scores)
+    assert len(direct.pred_instances) > 0
