@@ -22,7 +22,8 @@ Output names: a head returning one tensor gives ``<task>`` (dense heads:
 classification heads: [B, C] logits); :class:`ATSSDetHead` gives
 ``<task>.cls.<level>`` [B, A*C, H_l, W_l] (logits), ``<task>.reg.<level>``
 [B, A*4, H_l, W_l] (SSD deltas) and, with ``centerness=True``,
-``<task>.ctr.<level>`` [B, A, H_l, W_l] (centre-ness logits); any other nested output gives
+``<task>.ctr.<level>`` [B, A, H_l, W_l] (centre-ness logits), as its
+``raw_output_names`` say; any other nested output gives
 ``<task>.<i>[.<j>]`` by position. A plugin head may name the members of its
 top-level tuple with a ``raw_output_names`` attribute.
 """
@@ -172,8 +173,9 @@ def decode_raw_outputs(model, raw: Mapping[str, Union[Tensor, np.ndarray]],
     each sample's original image frame, with each head's own decoding:
 
     - :class:`ATSSDetHead`: anchors of every level at its stride, scores
-      ``sigmoid(cls)`` (x ``sigmoid(ctr)`` with a centre-ness branch), boxes = SSD decode of ``reg`` (centre offsets x
-      ``variances[0]`` x anchor size, sizes ``exp(d x variances[1])``),
+      ``sigmoid(cls)`` (x ``sigmoid(ctr)`` with a centre-ness branch),
+      boxes = SSD decode of ``reg`` (centre offsets x ``variances[0]`` x
+      anchor size, sizes ``exp(d x variances[1])``),
       :func:`~mtlbox.models.heads.postprocess_detections` (score threshold,
       ``nms_pre``, class-wise NMS, per-class and per-image caps), then clip
       to ``img_shape``, unflip, divide by ``scale_factor``;

@@ -83,10 +83,10 @@ def atss_det_loss(cls_logits: Tensor,
         decoded = coder.decode(anchors[pos], deltas[i, pos])
         target_boxes = boxes[matched]
         if hard_targets:
-            iou = torch.ones(len(pos), device=anchors.device)
+            target = torch.ones(len(pos), device=anchors.device)
         else:
-            iou = paired_iou(decoded.detach(), target_boxes).clamp(min=0)
-        targets[i, pos, labels[matched]] = iou.to(targets.dtype)
+            target = paired_iou(decoded.detach(), target_boxes).clamp(min=0)
+        targets[i, pos, labels[matched]] = target.to(targets.dtype)
         pos_mask[i, pos, labels[matched]] = True
         pred_boxes.append(decoded)
         gt_boxes_pos.append(target_boxes)
@@ -373,9 +373,10 @@ class ATSSDetHead(BaseModule):
             None if ctr_flat is None else ctr_flat[idx], self.hard_targets)
 
     def loss_by_sample(self, feats, data_samples):
-        """Per-image losses [B] (``loss_cls + loss_bbox`` of each labelled
-        image, normalised by its own number of positives) and the labelled
-        mask [B] (for SLGrad)."""
+        """Per-image losses [B] (the sum of the loss terms of each labelled
+        image: ``loss_cls + loss_bbox`` [+ ``loss_centerness``], normalised
+        by its own number of positives) and the labelled mask [B] (for
+        SLGrad)."""
         cls_flat, reg_flat, ctr_flat, anchors = self._flatten(*self(feats))
         num_level = [len(a) for a in anchors]
         anchors = torch.cat(anchors)
