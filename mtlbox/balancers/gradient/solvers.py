@@ -35,16 +35,17 @@ def min_norm_weights(gram: Tensor, max_iter: int = 250,
     if num == 2:
         gamma = min_norm_two(gram[0, 0], gram[0, 1], gram[1, 1])
         return torch.stack([gamma, 1 - gamma])
-    # start: the best of the pairwise min-norm points
-    best, alpha = None, None
-    for i, j in itertools.combinations(range(num), 2):
-        gamma = min_norm_two(gram[i, i], gram[i, j], gram[j, j])
-        value = (gamma**2 * gram[i, i] + 2 * gamma * (1 - gamma) * gram[i, j]
-                 + (1 - gamma)**2 * gram[j, j])
-        if best is None or value < best:
-            best = value
-            alpha = gram.new_zeros(num)
-            alpha[i], alpha[j] = gamma, 1 - gamma
+    # start: the best of the pairwise min-norm points, all pairs at once
+    # (row-major i < j: argmin keeps the first of equal values, as a loop
+    # over itertools.combinations keeping the strictly smaller would)
+    i, j = torch.triu_indices(num, num, 1, device=gram.device)
+    mii, mij, mjj = gram[i, i], gram[i, j], gram[j, j]
+    gamma = min_norm_two(mii, mij, mjj)
+    value = (gamma**2 * mii + 2 * gamma * (1 - gamma) * mij
+             + (1 - gamma)**2 * mjj)
+    best = int(torch.argmin(value))
+    alpha = gram.new_zeros(num)
+    alpha[i[best]], alpha[j[best]] = gamma[best], 1 - gamma[best]
     for _ in range(max_iter):
         grad = gram @ alpha
         t = int(torch.argmin(grad))
