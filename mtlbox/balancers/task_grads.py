@@ -298,22 +298,35 @@ class TaskGradients:
         if others:
             new[others] = old[others]
         span = _row_index(rows)
+        # consecutive rows: one multiply of the whole [T, chunk] block of
+        # the state, then one add per task (half the kernel launches of a
+        # row at a time, which this loop's time is dominated by); a decay
+        # of 0 multiplies a finite state (it is zeroed when sized and never
+        # takes a non-finite row), so it leaves gain_t g_t exactly
+        rows_decay = old.new_tensor(decay)[:, None] \
+            if isinstance(span, slice) else None
         offset = 0
         for k, p in enumerate(self.shared):
             grads = self.tensor_rows(k)
             n = p.numel()
             for start in range(0, n, _GRAM_CHUNK):
                 a, b = offset + start, offset + min(n, start + _GRAM_CHUNK)
-                for t, r in enumerate(rows):
-                    dst, src = new[r, a:b], old[r, a:b]
-                    g = grads[t]
-                    if g is None:
+                if rows_decay is not None:
+                    block = new[span, a:b]
+                    torch.mul(old[span, a:b], rows_decay, out=block)
+                    for t, g in enumerate(grads):
+                        if g is not None:
+                            block[t].add_(g[start:start + b - a],
+                                          alpha=gain[t])
+                else:
+                    for t, r in enumerate(rows):
+                        dst, src = new[r, a:b], old[r, a:b]
                         torch.mul(src, decay[t], out=dst)
-                        continue
-                    torch.mul(g[start:start + b - a], gain[t], out=dst)
-                    if decay[t] != 0.0:
-                        dst.add_(src, alpha=decay[t])
-                block = new[span, a:b].to(dtype)
+                        if grads[t] is not None:
+                            dst.add_(grads[t][start:start + b - a],
+                                     alpha=gain[t])
+                    block = new[span, a:b]
+                block = block.to(dtype)
                 M.addmm_(block, block.T)
             offset += n
         return M
