@@ -21,18 +21,28 @@ folder, which may also hold the peers' optional solvers: cvxpy, qpsolvers). A pe
 module cannot be imported (LibMTL's Nash-MTL and TorchJD's CAGrad/Nash-MTL
 need cvxpy; LibMTL's UPGrad needs qpsolvers), is skipped with a printed line.
 
-Every step of every (method, implementation) pair runs once per round,
-round-robin, so machine load hits all alike; the table gives the median
-over the rounds after warm-up, divided by
+The steps run round-robin, so machine load hits all alike, and every
+ratio is **paired**: the implementations of one method run next to the
+method's own two reference steps, the strict floor and mtlbox's plain sum
+(before the method's steps in one round, after them in the next), and each
+ratio is the median over the rounds after warm-up of a step's time over the
+reference measured beside it in the same round. On a shared machine whose
+speed drifts by 20-40 % within a minute (steal time of a virtual machine)
+this is what keeps the ratios steady; the times of a whole round would not
+be comparable. The columns:
 
-- ``EW``: mtlbox's plain-sum step (forward, one backward, Adam step), and
-- ``floor``: the strict floor of gradient-level methods, timed with its own
-  function: the forward, then per task one ``torch.autograd.grad`` over the
-  shared parameters and that task's head, each result put in ``.grad`` as
-  it is (no concatenation, no copy, no combination), and the Adam step;
+- ``ms/step``: the median of the step's raw times (for orientation only);
+- ``/ EW``: over mtlbox's plain-sum step (forward, one backward, Adam
+  step);
+- ``/ floor`` and ``q1-q3`` (its quartiles over the rounds): over the
+  strict floor of gradient-level methods, timed with its own function: the
+  forward, then per task one ``torch.autograd.grad`` over the shared
+  parameters and that task's head, each result put in ``.grad`` as it is
+  (no concatenation, no copy, no combination), and the Adam step;
+- ``peer/mtlbox``: the peer's step over mtlbox's for the same method in the
+  same round (> 1: mtlbox is faster).
 
-and ``peer/mtlbox``, the peer's step time over mtlbox's for the same method
-(> 1: mtlbox is faster). Usage::
+Usage::
 
     python tools/benchmark/vs_peers.py --libmtl /tmp/libmtl \\
         --torchjd /tmp/torchjd [--steps 5] [--warmup 1] [--only PCGrad,MGDA] \\
@@ -63,7 +73,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import balancers as bench  # noqa: E402  (puts the repository on sys.path)
-from task_scaling import PeakRSS  # noqa: E402
+from task_scaling import PeakRSS, trim_heap  # noqa: E402
 
 import mtlbox  # noqa: E402
 from mtlbox.registry import BALANCERS  # noqa: E402
@@ -355,34 +365,103 @@ def build_impls(b, args):
     return impls, skipped
 
 
+def groups(impls):
+    """(floor, plain sum, [[the impls of one method], ...]) in the order of
+    ``impls``; the plain sum's own group holds its peers' EW rows."""
+    floor = next(i for i in impls if i.method == 'floor')
+    plain = next(i for i in impls if (i.method, i.impl) == ('EW', 'mtlbox'))
+    out = []
+    for impl in impls:
+        if impl is floor or impl is plain:
+            continue
+        if not out or out[-1][0].method != impl.method:
+            out.append([])
+        out[-1].append(impl)
+    if not any(g[0].method == 'EW' for g in out):
+        out.insert(0, [])  # the plain sum's group, without peers
+    return floor, plain, out
+
+
+def timed_step(impl, batch):
+    """Seconds of one step (``prepare``/``cleanup`` untimed); None when a
+    peer's step raises (it is reported and dropped; mtlbox's re-raises)."""
+    if impl.prepare:
+        impl.prepare()
+    try:
+        start = time.perf_counter()
+        impl.step(batch)
+        return time.perf_counter() - start
+    except Exception as err:  # a peer broken on this torch version
+        if impl.impl.startswith('mtlbox') or impl.impl == 'strict':
+            raise
+        print(f'skip {impl.method} {impl.impl}: {type(err).__name__}: '
+              f'{str(err).splitlines()[0]}', flush=True)
+        return None
+    finally:
+        if impl.cleanup:
+            impl.cleanup()
+
+
 def run_rounds(impls, batches, rounds, warmup):
-    times = {(i.method, i.impl): [] for i in impls}
+    """Paired step times: ``{(method, impl): dict(ms, floor, q1, q3, ew,
+    peer)}`` (in the order of ``impls``, from which a failing peer is
+    removed) with the medians over the timed rounds of the raw time and of
+    the per-round ratios to the floor and the plain sum measured beside the
+    step (``peer``: over mtlbox's step of the same method and round)."""
+    floor, plain, method_groups = groups(impls)
+    raw = {(i.method, i.impl): [] for i in impls}
+    ratios = {key: dict(floor=[], ew=[], peer=[]) for key in raw}
+    dropped = set()
     for round_ in range(warmup + rounds):
-        for impl in list(impls):
-            if impl.prepare:
-                impl.prepare()
-            batch = batches[round_ % len(batches)]
-            start = time.perf_counter()
-            try:
-                impl.step(batch)
-            except Exception as err:  # a peer broken on this torch version
-                if impl.impl.startswith('mtlbox'):
-                    raise
-                print(f'skip {impl.method} {impl.impl}: '
-                      f'{type(err).__name__}: {str(err).splitlines()[0]}',
-                      flush=True)
-                impls.remove(impl)
-                del times[(impl.method, impl.impl)]
+        batch = batches[round_ % len(batches)]
+        for g, members in enumerate(method_groups):
+            members = [i for i in members if id(i) not in dropped]
+            refs = [floor, plain]
+            # the references before the method in one round, after it in
+            # the next: neither side always meets the other's heap state
+            order = refs + members if (round_ + g) % 2 == 0 \
+                else members + refs[::-1]
+            times = {}
+            for impl in order:
+                sec = timed_step(impl, batch)
+                if sec is None:
+                    dropped.add(id(impl))
+                    continue
+                times[id(impl)] = sec
+            if round_ < warmup:
                 continue
-            finally:
-                if impl.cleanup:
-                    impl.cleanup()
-            elapsed = time.perf_counter() - start
-            if round_ >= warmup:
-                times[(impl.method, impl.impl)].append(elapsed)
+            t_floor, t_ew = times[id(floor)], times[id(plain)]
+            # mtlbox's step of this method (the plain sum for EW's peers)
+            ours = next((times[id(i)] for i in members + [plain]
+                         if i.impl == 'mtlbox' and id(i) in times
+                         and i.method == (members or [plain])[0].method),
+                        None)
+            for impl in order:
+                if id(impl) not in times:
+                    continue
+                key, sec = (impl.method, impl.impl), times[id(impl)]
+                raw[key].append(sec)
+                ratios[key]['floor'].append(sec / t_floor)
+                ratios[key]['ew'].append(sec / t_ew)
+                if ours is not None and impl in members and not \
+                        impl.impl.startswith('mtlbox'):
+                    ratios[key]['peer'].append(sec / ours)
         print(f'round {round_ + 1}/{warmup + rounds} done', file=sys.stderr,
               flush=True)
-    return {k: statistics.median(v) for k, v in times.items()}
+    out = {}
+    for key, secs in raw.items():
+        if not secs:
+            continue
+        r = ratios[key]
+        q1, _, q3 = (statistics.quantiles(r['floor'], n=4)
+                     if len(r['floor']) > 1 else [r['floor'][0]] * 3)
+        out[key] = dict(ms=statistics.median(secs) * 1e3,
+                        floor=statistics.median(r['floor']), q1=q1, q3=q3,
+                        ew=statistics.median(r['ew']),
+                        peer=statistics.median(r['peer'])
+                        if r['peer'] else None)
+    impls[:] = [i for i in impls if id(i) not in dropped]
+    return out
 
 
 def measure_memory(impls, batches, rounds=3):
@@ -391,20 +470,12 @@ def measure_memory(impls, batches, rounds=3):
     heap is handed back to the system (``malloc_trim``), so what the step
     allocates has to fault in fresh pages and shows in the RSS
     (``PeakRSS`` of task_scaling.py)."""
-    import ctypes
-    import gc
-    try:
-        trim = ctypes.CDLL('libc.so.6').malloc_trim
-    except OSError:  # not glibc: deltas may under-count reused memory
-        trim = None
     peaks = {(i.method, i.impl): [] for i in impls}
     for round_ in range(rounds):
         for impl in impls:
             if impl.prepare:
                 impl.prepare()
-            gc.collect()
-            if trim is not None:
-                trim(0)
+            trim_heap()
             with PeakRSS() as mem:
                 impl.step(batches[round_ % len(batches)])
             if impl.cleanup:
@@ -414,18 +485,18 @@ def measure_memory(impls, batches, rounds=3):
 
 
 def format_table(med, peaks=None):
-    """Lines of the table: one row per (method, implementation); with
-    ``peaks``, the step's peak memory over the plain sum's."""
-    base, floor = med[('EW', 'mtlbox')], med[('floor', 'strict')]
+    """Lines of the table: one row per (method, implementation), from
+    :func:`run_rounds`; with ``peaks``, the step's peak memory over the
+    plain sum's."""
     lines = [f'{"method":<13}{"implementation":<18}{"ms/step":>9}'
-             f'{"/ EW":>8}{"/ floor":>9}{"peer/mtlbox":>13}'
+             f'{"/ EW":>8}{"/ floor":>9}{"q1-q3":>11}{"peer/mtlbox":>13}'
              + (f'{"+MiB vs EW":>12}' if peaks else '')]
-    for (method, impl), sec in med.items():
-        ours = med.get((method, 'mtlbox'))
-        speed = (f'{sec / ours:.2f}' if ours and impl != 'strict'
-                 and not impl.startswith('mtlbox') else '-')
-        line = (f'{method:<13}{impl:<18}{sec * 1e3:>9.1f}'
-                f'{sec / base:>8.2f}{sec / floor:>9.2f}{speed:>13}')
+    for (method, impl), row in med.items():
+        speed = '-' if row['peer'] is None else f'{row["peer"]:.2f}'
+        spread = f'{row["q1"]:.2f}-{row["q3"]:.2f}'
+        line = (f'{method:<13}{impl:<18}{row["ms"]:>9.1f}'
+                f'{row["ew"]:>8.2f}{row["floor"]:>9.2f}{spread:>11}'
+                f'{speed:>13}')
         if peaks:
             extra = (peaks[(method, impl)] - peaks[('EW', 'mtlbox')])
             line += f'{extra / 2**20:>12.0f}'
@@ -440,7 +511,7 @@ def parse_args(argv=None):
     parser.add_argument('--torchjd', help='folder to put on sys.path for '
                         'torchjd (pip install --target DIR torchjd)')
     parser.add_argument('--steps', type=int, default=5,
-                        help='timed rounds (the median is reported)')
+                        help='timed rounds (medians are reported)')
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--threads', type=int, default=1)
@@ -471,8 +542,8 @@ def main(argv=None):
     peaks = measure_memory(impls, b.batches, args.memory) \
         if args.memory else None
     print(f'threads={torch.get_num_threads()} batch={args.batch_size} '
-          f'img={IMG_SIZE} Adam; median of {args.steps} interleaved rounds '
-          f'after {args.warmup} warm-up')
+          f'img={IMG_SIZE} Adam; medians of {args.steps} interleaved rounds '
+          f'after {args.warmup} warm-up, ratios paired within each round')
     for line in format_table(med, peaks):
         print(line, flush=True)
 
