@@ -15,11 +15,15 @@ one model is built and ``MultiTaskModel.train_step`` (Adam) is timed for
   heads only, one through the trunk;
 - ``MGDA-UB``: MGDA at feature level;
 
-round-robin (every round times one step of each), median over the rounds
-after warm-up. Memory is the peak resident set size (RSS, ``/proc/self/
-statm`` polled every millisecond by a thread) during a step minus the RSS
-just before it, the largest over the rounds: what a step adds on top of the
-model, the batch and the optimiser state (torch's CPU allocations are not
+round-robin, each method's step paired with a plain-sum step right before
+or after it (alternating), and ``/ EW`` the median over the rounds after
+warm-up of the method's time over the plain sum's beside it (this
+machine's speed drifts by 20-40 % within a minute; ``ms/step`` are raw
+medians). Memory is the peak resident set size (RSS, ``/proc/self/statm``
+polled every millisecond by a thread) during a step minus the RSS just
+before it, in one more step of each after the timed rounds, with the freed
+heap handed back to the system first (``malloc_trim``): what a step adds on
+top of the model, the batch and the optimiser state (torch's CPU allocations are not
 seen by ``tracemalloc``, hence RSS). Prints the table and, if matplotlib
 is importable, draws both against T into ``--plot``. Usage::
 
@@ -36,6 +40,8 @@ Threads default to 1 (``--threads``), so ratios are stable on a shared
 machine.
 """
 import argparse
+import ctypes
+import gc
 import os
 import os.path as osp
 import statistics
@@ -107,6 +113,19 @@ def rss():
         return int(f.read().split()[1]) * PAGE
 
 
+def trim_heap():
+    """Collect garbage and hand the freed heap back to the system
+    (glibc's ``malloc_trim``), so that what the next step allocates has to
+    fault in fresh pages and shows in its RSS; returns False where there is
+    no glibc (deltas may then under-count memory the allocator reuses)."""
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except OSError:
+        return False
+    return True
+
+
 class PeakRSS:
     """Highest RSS seen while the block runs (polled by a thread)."""
 
@@ -132,7 +151,9 @@ class PeakRSS:
 
 
 def measure(num_tasks, args):
-    """{method: (median seconds, max peak RSS delta in bytes)} for T."""
+    """{method: (median seconds, median of the per-round ratios to the
+    plain-sum step timed beside it, peak RSS delta in bytes of one more
+    step after trimming the heap)} for T."""
     from mmengine.optim import OptimWrapper
 
     from mtlbox.engine.balanced_step import build_step
@@ -149,37 +170,56 @@ def measure(num_tasks, args):
     wrapper = OptimWrapper(optimizer)
     batches = make_batches(num_tasks, args.batch_size, 2)
     times = {name: [] for name in balancers}
+    ratios = {name: [] for name in balancers}
     peaks = {name: 0 for name in balancers}
+
+    def step(name, trim=False):
+        model.balancer = balancers[name]
+        default = model._steps.get('grads')
+        if name in own_steps:
+            model._steps['grads'] = own_steps[name]
+        optimizer.zero_grad(set_to_none=True)
+        if trim:
+            trim_heap()
+        with PeakRSS() as mem:
+            start = time.perf_counter()
+            model.train_step(batch, wrapper)
+            elapsed = time.perf_counter() - start
+        if name in own_steps:
+            model._steps.pop('grads')
+            if default is not None:
+                model._steps['grads'] = default
+        return elapsed, mem.delta
+
+    others = [name for name in balancers if name != 'EW']
     for round_ in range(args.warmup + args.steps):
-        for name, balancer in balancers.items():
-            model.balancer = balancer
-            default = model._steps.get('grads')
-            if name in own_steps:
-                model._steps['grads'] = own_steps[name]
-            optimizer.zero_grad(set_to_none=True)
-            batch = batches[round_ % len(batches)]
-            with PeakRSS() as mem:
-                start = time.perf_counter()
-                model.train_step(batch, wrapper)
-                elapsed = time.perf_counter() - start
-            if name in own_steps:
-                model._steps.pop('grads')
-                if default is not None:
-                    model._steps['grads'] = default
-            if round_ >= args.warmup:
-                times[name].append(elapsed)
-                peaks[name] = max(peaks[name], mem.delta)
-    return {n: (statistics.median(times[n]), peaks[n]) for n in balancers}
+        batch = batches[round_ % len(batches)]
+        for j, name in enumerate(others):
+            # paired: the plain sum right before the method in one round,
+            # right after it in the next (the machine's speed drifts)
+            pair = ['EW', name] if (round_ + j) % 2 == 0 else [name, 'EW']
+            got = {n: step(n)[0] for n in pair}
+            if round_ < args.warmup:
+                continue
+            for n, elapsed in got.items():
+                times[n].append(elapsed)
+            ratios[name].append(got[name] / got['EW'])
+    ratios['EW'] = [1.0]
+    # memory in a round of its own, the heap trimmed before each step (the
+    # allocator would otherwise hand a step what the previous one freed)
+    for name in balancers:
+        peaks[name] = step(name, trim=True)[1]
+    return {n: (statistics.median(times[n]), statistics.median(ratios[n]),
+                peaks[n]) for n in balancers}
 
 
 def format_table(results):
     lines = [f'{"T":>3}  {"method":<12}{"ms/step":>10}{"/ EW":>8}'
              f'{"peak RSS +MiB":>15}']
     for num_tasks, row in results.items():
-        base = row['EW'][0]
-        for name, (sec, peak) in row.items():
+        for name, (sec, ratio, peak) in row.items():
             lines.append(f'{num_tasks:>3}  {name:<12}{sec * 1e3:>10.1f}'
-                         f'{sec / base:>8.2f}{peak / 2**20:>15.1f}')
+                         f'{ratio:>8.2f}{peak / 2**20:>15.1f}')
     return lines
 
 
@@ -194,9 +234,9 @@ def plot(results, path):
     sizes = list(results)
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
     for name, _, _ in METHODS:
-        ax_t.plot(sizes, [results[t][name][0] / results[t]['EW'][0]
-                          for t in sizes], marker='o', label=name)
-        ax_m.plot(sizes, [results[t][name][1] / 2**20 for t in sizes],
+        ax_t.plot(sizes, [results[t][name][1] for t in sizes], marker='o',
+                  label=name)
+        ax_m.plot(sizes, [results[t][name][2] / 2**20 for t in sizes],
                   marker='o', label=name)
     ax_t.set(xlabel='tasks T', ylabel='step time / EW step',
              xscale='log', xticks=sizes, xticklabels=sizes)
@@ -237,8 +277,8 @@ def main(argv=None):
         results[num_tasks] = measure(num_tasks, args)
         print(f'T={num_tasks} done', file=sys.stderr, flush=True)
     print(f'threads={torch.get_num_threads()} batch={args.batch_size} '
-          f'img={IMG}x{IMG} Adam; median of {args.steps} interleaved rounds '
-          f'after {args.warmup} warm-up; memory: peak RSS during a step '
+          f'img={IMG}x{IMG} Adam; medians of {args.steps} interleaved rounds '
+          f'after {args.warmup} warm-up, / EW paired; memory: peak RSS during a step '
           'minus RSS before it')
     for line in format_table(results):
         print(line, flush=True)
