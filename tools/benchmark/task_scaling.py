@@ -23,9 +23,10 @@ medians). Memory is the peak resident set size (RSS, ``/proc/self/statm``
 polled every millisecond by a thread) during a step minus the RSS just
 before it, in one more step of each after the timed rounds, with the freed
 heap handed back to the system first (``malloc_trim``): what a step adds on
-top of the model, the batch and the optimiser state (torch's CPU allocations are not
-seen by ``tracemalloc``, hence RSS). Prints the table and, if matplotlib
-is importable, draws both against T into ``--plot``. Usage::
+top of the model, the batch and the optimiser state (torch's CPU
+allocations are not seen by ``tracemalloc``, hence RSS). Prints the table
+and, if matplotlib is importable, draws both against T into ``--plot``.
+Usage::
 
     python tools/benchmark/task_scaling.py [--sizes 2,5,10,20,40] \\
         [--steps 2] [--warmup 1] [--batch-size 8] \\
@@ -277,8 +278,8 @@ def main(argv=None):
         print(f'T={num_tasks} done', file=sys.stderr, flush=True)
     print(f'threads={torch.get_num_threads()} batch={args.batch_size} '
           f'img={IMG}x{IMG} Adam; medians of {args.steps} interleaved rounds '
-          f'after {args.warmup} warm-up, / EW paired; memory: peak RSS during a step '
-          'minus RSS before it')
+          f'after {args.warmup} warm-up, / EW paired; memory: peak RSS '
+          'during a step minus RSS before it')
     for line in format_table(results):
         print(line, flush=True)
     if args.plot:

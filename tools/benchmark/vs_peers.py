@@ -432,10 +432,10 @@ def run_rounds(impls, batches, rounds, warmup):
                 continue
             t_floor, t_ew = times[id(floor)], times[id(plain)]
             # mtlbox's step of this method (the plain sum for EW's peers)
+            method = members[0].method if members else plain.method
             ours = next((times[id(i)] for i in members + [plain]
-                         if i.impl == 'mtlbox' and id(i) in times
-                         and i.method == (members or [plain])[0].method),
-                        None)
+                         if (i.method, i.impl) == (method, 'mtlbox')
+                         and id(i) in times), None)
             for impl in order:
                 if id(impl) not in times:
                     continue
