@@ -197,6 +197,38 @@ def test_voc_box_outside_image_is_clipped_and_logged(tmp_path, warnings_log):
     assert 'a.xml' in clipped[0]
 
 
+def test_voc_size_unlike_the_image_is_an_error_at_loading(tmp_path):
+    """Boxes are clipped to the XML's <size> when the annotations are read
+    (no image is decoded then); an image of another size is stopped when it
+    is loaded, naming the file and both sizes."""
+    root = str(tmp_path / 'VOC2012')
+    _voc(root, {'a': _voc_xml([('dog', (3, 4, 36, 15))], width=40),
+                'b': _voc_xml([('cat', (2, 2, 8, 8))])})
+    ds = VOCMTLDataset(data_root=root, tasks=('det', ), pipeline=LOAD)
+    assert ds.get_data_info(0)['instances'][0]['bbox'] == [2, 3, 36, 15]
+    jpg = osp.join(root, 'JPEGImages', 'a.jpg')
+    with pytest.raises(CorruptSampleError) as err:
+        ds[0]
+    msg = str(err.value)
+    assert jpg in msg and '40x20' in msg and f'{W}x{H}' in msg
+    assert ds[1]['gt_bboxes'].tolist() == [[1, 1, 8, 8]]
+    ds = VOCMTLDataset(data_root=root, tasks=('det', ), pipeline=LOAD,
+                       skip_invalid=True, test_mode=True)
+    assert ds[0]['img_path'].endswith('b.jpg') and ds.num_skipped == 1
+
+
+def test_coco_size_unlike_the_image_is_an_error_at_loading(tmp_path):
+    root = str(tmp_path / 'duo')
+    _coco(root, [_ann(1, 1, 1, [2, 2, 5, 5]), _ann(2, 2, 2, [3, 3, 4, 4])],
+          images=[dict(id=1, file_name='a.jpg', width=W, height=H + 5),
+                  dict(id=2, file_name='b.jpg', width=W, height=H)])
+    ds = UnderwaterCocoDataset(data_root=root, pipeline=LOAD)
+    with pytest.raises(CorruptSampleError, match=r'a\.jpg.*'
+                       rf'{W}x{H + 5} \(width x height\).*{W}x{H}'):
+        ds[0]
+    assert ds[1]['gt_bboxes'].tolist() == [[3, 3, 7, 7]]
+
+
 def test_urpc_inverted_box_is_an_error(tmp_path):
     root = str(tmp_path / 'URPC')
     _jpg(osp.join(root, 'JPEGImages', 'u1.jpg'))

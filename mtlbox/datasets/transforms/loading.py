@@ -272,6 +272,7 @@ class LoadMTLAnnotations(BaseTransform):
     def transform(self, results):
         shape = results['img'].shape[:2] if 'img' in results else None
         if self._wanted(results, 'instances'):
+            self._check_declared_size(results, shape)
             self._load_instances(results)
         if self._wanted(results, 'seg_map_path'):
             path = results['seg_map_path']
@@ -354,6 +355,24 @@ class LoadMTLAnnotations(BaseTransform):
                 f'{path}: label is {arr.shape[0]}x{arr.shape[1]} but the '
                 f'image is {shape[0]}x{shape[1]}')
         return arr
+
+    @staticmethod
+    def _check_declared_size(results, shape):
+        """The readers clip boxes to the size the annotation declares (VOC
+        ``<size>``, COCO ``images[].width/height``) without decoding the
+        image; a decoded image of another size (a wrong annotation, an
+        EXIF-rotated photo) would leave boxes outside it or cut short."""
+        width, height = results.get('width'), results.get('height')
+        if shape is None or not width or not height:
+            return
+        if (int(height), int(width)) != tuple(shape):
+            raise CorruptSampleError(
+                f'{results.get("img_path")}: the annotation gives the image '
+                f'as {int(width)}x{int(height)} (width x height) but the '
+                f'file decodes to {shape[1]}x{shape[0]}; its boxes were '
+                'clipped to the annotation\'s size. Fix the size in the '
+                'annotation (VOC <size>, COCO images[].width/height) or '
+                'the image (an EXIF orientation tag rotates it on decoding)')
 
     @staticmethod
     def _load_instances(results):
