@@ -447,7 +447,9 @@ def task_gramian(losses: Dict[str, Tensor], shared: List[Tensor],
     the T x T identity, graph retained) in which a hook on each shared
     tensor adds ``G_k G_k^T`` of its [T, *shape] gradient to M the moment
     it is produced and hands autograd a stride-0 zero in its place, so each
-    block is freed at once. Extra memory: the largest [T, *shape] block and
+    block is freed at once. Extra memory: the largest [T, *shape] block
+    (for a convolution weight about twice that while PyTorch's batched
+    weight gradient produces it: ``tools/benchmark/vmap_memory.py``) and
     the vmapped activation gradients, instead of T x P. Each task-specific
     parameter keeps only its own task's row (what the heads' update uses).
 

@@ -22,9 +22,11 @@ machine's speed drifts by 20-40 % within a minute; ``ms/step`` are raw
 medians). Memory is the peak resident set size (RSS, ``/proc/self/statm``
 polled every millisecond by a thread) during a step minus the RSS just
 before it, in one more step of each after the timed rounds, with the freed
-heap handed back to the system first (``malloc_trim``): what a step adds on
-top of the model, the batch and the optimiser state (torch's CPU
-allocations are not seen by ``tracemalloc``, hence RSS). Prints the table
+heap handed back to the system first (``malloc_trim``) and every block
+above 128 KiB mapped on its own (:class:`MappedLargeBlocks`, so the RSS
+follows the live tensors): what a step adds on top of the model, the
+batch and the optimiser state (torch's CPU allocations are not seen by
+``tracemalloc``, hence RSS). Prints the table
 and, if matplotlib is importable, draws both against T into ``--plot``.
 Usage::
 
@@ -126,6 +128,35 @@ def trim_heap():
         pass
 
 
+#: ``mallopt`` parameter of glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+
+
+class MappedLargeBlocks:
+    """Within the block glibc gives every allocation above 128 KiB a
+    mapping of its own, unmapped when it is freed (``mallopt(
+    M_MMAP_THRESHOLD)``), so the RSS follows the live large tensors
+    exactly: a step's peak no longer depends on which freed heap pages the
+    allocator still holds (with ``malloc_trim`` alone the same step's peak
+    moved by up to 2x). On exit the threshold is 32 MiB, glibc's ceiling
+    for the dynamic threshold a fixed setting switches off. No effect
+    without glibc."""
+
+    def __enter__(self):
+        self._set(128 * 1024)
+        return self
+
+    def __exit__(self, *exc):
+        self._set(32 * 2**20)
+
+    @staticmethod
+    def _set(value):
+        try:
+            ctypes.CDLL('libc.so.6').mallopt(M_MMAP_THRESHOLD, value)
+        except (OSError, AttributeError):
+            pass
+
+
 class PeakRSS:
     """Highest RSS seen while the block runs (polled by a thread)."""
 
@@ -206,7 +237,8 @@ def measure(num_tasks, args):
     ratios['EW'] = [1.0]
     # memory in a round of its own, the heap trimmed before each step (the
     # allocator would otherwise hand a step what the previous one freed)
-    peaks = {name: step(name, trim=True)[1] for name in balancers}
+    with MappedLargeBlocks():
+        peaks = {name: step(name, trim=True)[1] for name in balancers}
     return {n: (statistics.median(times[n]), statistics.median(ratios[n]),
                 peaks[n]) for n in balancers}
 

@@ -73,7 +73,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import balancers as bench  # noqa: E402  (puts the repository on sys.path)
-from task_scaling import PeakRSS, trim_heap  # noqa: E402
+from task_scaling import MappedLargeBlocks, PeakRSS, trim_heap  # noqa: E402
 
 import mtlbox  # noqa: E402
 from mtlbox.registry import BALANCERS  # noqa: E402
@@ -467,20 +467,22 @@ def run_rounds(impls, batches, rounds, warmup):
 def measure_memory(impls, batches, rounds=3):
     """{(method, impl): median over ``rounds`` of the peak RSS during one
     step minus the RSS before it, in bytes}. Before each step the freed
-    heap is handed back to the system (``malloc_trim``), so what the step
-    allocates has to fault in fresh pages and shows in the RSS
+    heap is handed back to the system (``malloc_trim``), and every large
+    block is mapped on its own while the rounds run
+    (``MappedLargeBlocks``), so what the step allocates shows in the RSS
     (``PeakRSS`` of task_scaling.py)."""
     peaks = {(i.method, i.impl): [] for i in impls}
-    for round_ in range(rounds):
-        for impl in impls:
-            if impl.prepare:
-                impl.prepare()
-            trim_heap()
-            with PeakRSS() as mem:
-                impl.step(batches[round_ % len(batches)])
-            if impl.cleanup:
-                impl.cleanup()
-            peaks[(impl.method, impl.impl)].append(mem.delta)
+    with MappedLargeBlocks():
+        for round_ in range(rounds):
+            for impl in impls:
+                if impl.prepare:
+                    impl.prepare()
+                trim_heap()
+                with PeakRSS() as mem:
+                    impl.step(batches[round_ % len(batches)])
+                if impl.cleanup:
+                    impl.cleanup()
+                peaks[(impl.method, impl.impl)].append(mem.delta)
     return {k: statistics.median(v) for k, v in peaks.items()}
 
 
