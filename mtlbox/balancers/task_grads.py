@@ -441,7 +441,8 @@ def _vmap_level() -> int:
 
 def task_gramian(losses: Dict[str, Tensor], shared: List[Tensor],
                  specific: Dict[str, List[Tensor]],
-                 loss_scale: float = 1.0) -> Tuple[Tensor, Dict[str, List]]:
+                 loss_scale: float = 1.0,
+                 convs=None) -> Tuple[Tensor, Dict[str, List]]:
     """The Gram matrix ``M = G G^T`` of the per-task gradients of
     ``shared`` without holding G: one vmapped backward pass (grad_outputs =
     the T x T identity, graph retained) in which a hook on each shared
@@ -452,6 +453,12 @@ def task_gramian(losses: Dict[str, Tensor], shared: List[Tensor],
     weight gradient produces it: ``tools/benchmark/vmap_memory.py``) and
     the vmapped activation gradients, instead of T x P. Each task-specific
     parameter keeps only its own task's row (what the heads' update uses).
+
+    ``convs``: a :class:`~mtlbox.balancers.conv_gramian.ConvGramian` that
+    recorded the forward: the convolutions it plans for are left out of
+    the pass's inputs (PyTorch computes no weight gradient for them) and
+    add ``tr(D_i K D_j^T)`` from their inputs and output gradients instead,
+    so no [T, *shape] block of theirs exists.
 
     Returns M [T, T] (unscaled, float32 or wider) and ``{task: [(param,
     grad or None)]}`` (grads scaled by ``loss_scale``). The caller
@@ -495,20 +502,27 @@ def task_gramian(losses: Dict[str, Tensor], shared: List[Tensor],
             return zero_like(g)
         return hook
 
-    handles = [p.register_hook(shared_hook(p)) for p in shared]
-    own_all = []
-    for i, t in enumerate(tasks):
-        for p in owns[t]:
-            handles.append(p.register_hook(own_hook(p, i)))
-            own_all.append(p)
+    own_all = [(p, i) for i, t in enumerate(tasks) for p in owns[t]]
+    inputs = list(shared)
+    if convs is not None:
+        by_module = convs.begin(T, level, M)
+        inputs = [p for p in shared if id(p) not in by_module]
+        if by_module and not inputs and not own_all:  # grad needs one
+            inputs = [convs.release_one()]
+    handles = [p.register_hook(shared_hook(p)) for p in inputs]
+    handles += [p.register_hook(own_hook(p, i)) for p, i in own_all]
     eye = torch.eye(T, device=outputs.device, dtype=outputs.dtype)
+    done = False
     try:
-        torch.autograd.grad(outputs, list(shared) + own_all,
+        torch.autograd.grad(outputs, inputs + [p for p, _ in own_all],
                             grad_outputs=eye, retain_graph=True,
                             allow_unused=True, is_grads_batched=True)
+        done = True
     finally:
         for h in handles:
             h.remove()
+        if convs is not None:
+            convs.end(check=done)
     if loss_scale != 1.0:
         M /= loss_scale ** 2
     specific_grads = {t: [(p, own_rows.get(id(p))) for p in owns[t]]

@@ -39,11 +39,13 @@ steps at the accumulation boundary. A plugin adds a family by registering a
     @STEPS.register_module(name='my_family')
     class MyStep(BalancedStep): ...
 """
+import contextlib
 from typing import Dict, List
 
 import torch
 from torch import Tensor
 
+from mtlbox.balancers.conv_gramian import ConvGramian
 from mtlbox.balancers.task_grads import (GradEngine, task_gradient_matrix,
                                          task_gradients, task_gramian,
                                          write_flat_grad)
@@ -83,6 +85,11 @@ class BalancedStep:
         # an earlier micro-batch of this accumulation window had a
         # non-finite gradient: the window's update is skipped
         self._skip_window = False
+
+    def forward_context(self, model):
+        """The context the training forward of ``model`` runs in (what
+        the step needs recorded during it; nothing here)."""
+        return contextlib.nullcontext()
 
     def __call__(self, model, data: dict, losses: Dict[str, Tensor],
                  shared: List[Tensor], trunk: List[Tensor],
@@ -326,10 +333,12 @@ class GradStep(_MatrixStep):
     - **Gramian engine** (``grad_engine='gramian'``, gramian balancers):
       M from one vmapped backward in which each tensor's [T, *shape]
       gradient is folded into M and freed at once
-      (:func:`~mtlbox.balancers.task_grads.task_gramian`), then one
-      backward of ``sum_t w_t L_t`` into the shared parameters: memory of
-      about the largest [T, *shape] block instead of T x P, for one more
-      backward pass.
+      (:func:`~mtlbox.balancers.task_grads.task_gramian`), the shared
+      convolutions on small maps adding their share from the inputs
+      recorded in the forward (:meth:`forward_context`,
+      :class:`~mtlbox.balancers.conv_gramian.ConvGramian`) without any
+      block of theirs; then one backward of ``sum_t w_t L_t`` into the
+      shared parameters: no T x P, for one more backward pass.
     - **matrix** (the other balancers, and under DDP, where G is averaged
       over ranks in one all-reduce): G [T, P] copied once into a buffer
       kept between steps, ``balancer.aggregate(G, L, tasks)``.
@@ -349,6 +358,16 @@ class GradStep(_MatrixStep):
         self._buffer = None  # G [T, P] of the matrix path, reused
         self._direction = None
         self._written = None  # (tensors written, their scale)
+        self._convs = None  # ConvGramian of the Gramian engine's forward
+
+    def forward_context(self, model):
+        """Gramian engine: record the shared convolutions' inputs
+        (:class:`~mtlbox.balancers.conv_gramian.ConvGramian`), whose
+        weights' share of M comes from them."""
+        if self.engine.mode != 'gramian':
+            return contextlib.nullcontext()
+        self._convs = ConvGramian(model, model.shared_parameters())
+        return self._convs
 
     @property
     def last_direction(self):
@@ -437,7 +456,13 @@ class GradStep(_MatrixStep):
     def _gramian(self, balancer, losses, shared, specific, factor, amp,
                  optim_wrapper):
         self.last_path = 'gramian'
-        M, specific_grads = task_gramian(losses, shared, specific, amp)
+        convs, self._convs = self._convs, None
+        try:
+            M, specific_grads = task_gramian(losses, shared, specific, amp,
+                                             convs=convs)
+        finally:
+            if convs is not None:
+                convs.clear()
         weights = self.gram_weights(balancer, M, losses, factor * amp,
                                     optim_wrapper, self.WHERE)
         coef = weights.detach().to(M.dtype) * (factor * amp)

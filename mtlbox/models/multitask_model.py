@@ -286,7 +286,7 @@ class MultiTaskModel(BaseModel):
         # BatchNorm statistics of a skipped (non-finite) step are rolled back
         snapshot = self._stat_buffers() if self.nonfinite_loss == 'skip' \
             else None
-        with optim_wrapper.optim_context(self):
+        with optim_wrapper.optim_context(self), step.forward_context(self):
             data = self.data_preprocessor(data, True)
             losses, shared, trunk = self._loss_and_features(
                 data['inputs'], data['data_samples'],

@@ -58,7 +58,8 @@ def assert_same_backbone_update(ref, model, batch, optim):
         torch.testing.assert_close(b - p0, a - p0, atol=1e-7, rtol=1e-4)
 
 
-def build_tiny_model(balancer, tasks=('seg', 'depth', 'normal')):
+def build_tiny_model(balancer, tasks=('seg', 'depth', 'normal'),
+                     backbone='_TinyBackbone'):
     heads = dict(
         seg=dict(type='SegHead', in_channels=[8], num_classes=6, channels=8),
         depth=dict(type='DepthHead', in_channels=[8], channels=8),
@@ -68,7 +69,7 @@ def build_tiny_model(balancer, tasks=('seg', 'depth', 'normal')):
         data_preprocessor=dict(
             type='MTLDataPreprocessor', mean=(128., 128., 128.),
             std=(64., 64., 64.), bgr_to_rgb=True, pad_size_divisor=4),
-        backbone=dict(type='_TinyBackbone'),
+        backbone=dict(type=backbone),
         heads={t: heads[t] for t in tasks},
         balancer=balancer)
     return MODELS.build(cfg)

@@ -36,7 +36,8 @@ def test_vs_peers_without_peers(capsys, monkeypatch):
     rows = table_rows(out, 'method')
     assert [(r[0], r[1]) for r in rows] == [
         ('floor', 'strict'), ('EW', 'mtlbox'), ('PCGrad', 'mtlbox'),
-        ('PCGrad', 'mtlbox-gramian'), ('PCGrad', 'mtlbox-features')]
+        ('PCGrad', 'mtlbox-gramian'), ('PCGrad', 'mtlbox-gramian-hooks'),
+        ('PCGrad', 'mtlbox-features')]
     floor, ew = rows[0], rows[1]
     assert float(floor[4]) == 1.0 and floor[5] == '1.00-1.00'
     assert float(ew[3]) == pytest.approx(1.0)  # EW / EW
@@ -105,7 +106,7 @@ def test_task_scaling_smallest(capsys, tmp_path):
     rows = table_rows(out, 'T')
     assert [(r[0], r[1]) for r in rows] == [
         ('2', 'EW'), ('2', 'PCGrad'), ('2', 'PCGrad-gram'),
-        ('2', 'PCGrad-feat'), ('2', 'MGDA-UB')]
+        ('2', 'PCGrad-hooks'), ('2', 'PCGrad-feat'), ('2', 'MGDA-UB')]
     assert float(rows[0][3]) == pytest.approx(1.0)
     if 'matplotlib not importable' not in out:
         assert png.stat().st_size > 0

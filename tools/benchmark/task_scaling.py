@@ -10,7 +10,10 @@ one model is built and ``MultiTaskModel.train_step`` (Adam) is timed for
   per-task gradients kept per tensor;
 - ``PCGrad-gram``: the same with ``grad_engine='gramian'`` (one vmapped
   backward folding each tensor's [T, *shape] block into the Gram matrix,
+  the convolutions on small maps adding their share from their inputs,
   then one backward of the weighted sum);
+- ``PCGrad-hooks``: the Gramian engine with every tensor through its
+  [T, *shape] block (what the convolution shares save);
 - ``PCGrad-feat``: ``level='features'``, T backward passes through the
   heads only, one through the trunk;
 - ``MGDA-UB``: MGDA at feature level;
@@ -42,6 +45,7 @@ Threads default to 1 (``--threads``), so ratios are stable on a shared
 machine.
 """
 import argparse
+import contextlib
 import ctypes
 import gc
 import os
@@ -62,6 +66,7 @@ from mtlbox.registry import BALANCERS, MODELS  # noqa: E402
 METHODS = (('EW', dict(type='EW'), 'auto'),
            ('PCGrad', dict(type='PCGrad'), 'auto'),
            ('PCGrad-gram', dict(type='PCGrad'), 'gramian'),
+           ('PCGrad-hooks', dict(type='PCGrad'), 'gramian-hooks'),
            ('PCGrad-feat', dict(type='PCGrad', level='features'), 'auto'),
            ('MGDA-UB', dict(type='MGDA-UB'), 'auto'))
 IMG = 64
@@ -181,13 +186,24 @@ class PeakRSS:
         return self.peak - self.start
 
 
+def grads_step(engine, name):
+    """The gradient step of ``grad_engine=engine``; ``'gramian-hooks'``:
+    the Gramian engine with every shared tensor through its [T, *shape]
+    hook (its forward records no convolution input, so no convolution's
+    share of M is taken from it)."""
+    from mtlbox.engine.balanced_step import build_step
+    step = build_step('grads', engine.split('-')[0], name)
+    if engine == 'gramian-hooks':
+        step.forward_context = lambda model: contextlib.nullcontext()
+    return step
+
+
 def measure(num_tasks, args):
     """{method: (median seconds, median of the per-round ratios to the
     plain-sum step timed beside it, peak RSS delta in bytes of one more
     step after trimming the heap)} for T."""
     from mmengine.optim import OptimWrapper
 
-    from mtlbox.engine.balanced_step import build_step
     torch.manual_seed(0)
     model = build_model(num_tasks)
     model.train()
@@ -195,7 +211,7 @@ def measure(num_tasks, args):
     balancers = {name: BALANCERS.build(dict(cfg, tasks=tasks))
                  for name, cfg, _ in METHODS}
     # a row with another engine brings its own step (swapped in for it)
-    own_steps = {name: build_step('grads', engine, name)
+    own_steps = {name: grads_step(engine, name)
                  for name, _, engine in METHODS if engine != 'auto'}
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
     wrapper = OptimWrapper(optimizer)

@@ -50,8 +50,11 @@ Usage::
 
 ``--features`` adds ``mtlbox-features`` rows (the method at ``level=
 'features'``: per-task gradients of the trunk's output maps, one backward
-through the trunk); ``--gramian`` adds ``mtlbox-gramian`` rows (``grad_engine='gramian'``) for
-the methods whose weights depend on the Gram matrix only; ``--memory N`` adds
+through the trunk); ``--gramian`` adds ``mtlbox-gramian`` rows
+(``grad_engine='gramian'``) for the methods whose weights depend on the
+Gram matrix only, and ``mtlbox-gramian-hooks`` rows (the same engine with
+every shared tensor through its [T, *shape] hook, no convolution's share
+taken from its input: what the convolution shares save); ``--memory N`` adds
 N rounds measuring each step's peak RSS, the median printed as MiB over the
 plain sum's step (the floor's row is what T per-task gradients cost by
 themselves).
@@ -73,7 +76,8 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import balancers as bench  # noqa: E402  (puts the repository on sys.path)
-from task_scaling import MappedLargeBlocks, PeakRSS, trim_heap  # noqa: E402
+from task_scaling import (MappedLargeBlocks, PeakRSS,  # noqa: E402
+                          grads_step, trim_heap)
 
 import mtlbox  # noqa: E402
 from mtlbox.registry import BALANCERS  # noqa: E402
@@ -169,17 +173,18 @@ def mtlbox_impl(b, method, cfg, engine='auto', level='grads'):
     """``train_step`` with the balancer swapped in; ``engine='gramian'``:
     the step of ``grad_engine='gramian'`` (kept across rounds, swapped in
     for the model's own in ``prepare`` and back in ``cleanup``);
-    ``level='features'``: the balancer at feature level."""
+    ``'gramian-hooks'``: the same with every shared tensor through the
+    [T, *shape] hooks (no convolution share from its inputs: its forward
+    records nothing); ``level='features'``: the balancer at feature
+    level."""
     from mmengine.optim import OptimWrapper
 
-    from mtlbox.engine.balanced_step import build_step
     if level != 'grads':
         cfg = dict(cfg, level=level)
     balancer = BALANCERS.build(dict(cfg, tasks=list(TASKS)))
     b.add_params(balancer)
     wrapper = OptimWrapper(b.optimizer)
-    own_step = build_step('grads', engine, method) \
-        if engine != 'auto' else None
+    own_step = grads_step(engine, method) if engine != 'auto' else None
     held = {}
 
     def prepare():
@@ -350,6 +355,7 @@ def build_impls(b, args):
         probe = BALANCERS.build(dict(cfg, tasks=list(TASKS)))
         if args.gramian and probe.gramian:
             impls.append(mtlbox_impl(b, method, cfg, 'gramian'))
+            impls.append(mtlbox_impl(b, method, cfg, 'gramian-hooks'))
         if args.features and probe.needs == 'grads':
             impls.append(mtlbox_impl(b, method, cfg, level='features'))
         if lib is not None and args.libmtl:
@@ -490,13 +496,13 @@ def format_table(med, peaks=None):
     """Lines of the table: one row per (method, implementation), from
     :func:`run_rounds`; with ``peaks``, the step's peak memory over the
     plain sum's."""
-    lines = [f'{"method":<13}{"implementation":<18}{"ms/step":>9}'
+    lines = [f'{"method":<13}{"implementation":<22}{"ms/step":>9}'
              f'{"/ EW":>8}{"/ floor":>9}{"q1-q3":>11}{"peer/mtlbox":>13}'
              + (f'{"+MiB vs EW":>12}' if peaks else '')]
     for (method, impl), row in med.items():
         speed = '-' if row['peer'] is None else f'{row["peer"]:.2f}'
         spread = f'{row["q1"]:.2f}-{row["q3"]:.2f}'
-        line = (f'{method:<13}{impl:<18}{row["ms"]:>9.1f}'
+        line = (f'{method:<13}{impl:<22}{row["ms"]:>9.1f}'
                 f'{row["ew"]:>8.2f}{row["floor"]:>9.2f}{spread:>11}'
                 f'{speed:>13}')
         if peaks:

@@ -1,0 +1,149 @@
+"""The Gramian engine's convolution share taken from inputs and output
+gradients (``ConvGramian``) equals the Gram matrix of the gradients."""
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from mtlbox.balancers import conv_gramian as cg
+from mtlbox.balancers import task_grads as tg
+from mtlbox.registry import MODELS
+
+
+@MODELS.register_module(force=True)
+class _SmallMapBackbone(nn.Module):
+    """conv1 reads the image (no gradient reaches its input), conv2 makes a
+    4x4 map from 16x16 (NL = 16 B <= CK = 72: its share comes from its
+    input) followed by an in-place ReLU, conv3 runs twice (its gradient
+    is a sum over two calls: ordinary hooks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=4, padding=1, bias=False)
+        self.conv3 = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        x = self.conv2(torch.relu(self.conv1(x))).relu_()
+        return [self.conv3(torch.tanh(self.conv3(x)))]
+
+
+def _explicit_gram(losses, shared):
+    rows = []
+    for loss in losses.values():
+        g = torch.autograd.grad(loss, shared, retain_graph=True,
+                                allow_unused=True)
+        rows.append(torch.cat([
+            (torch.zeros_like(p) if x is None else x).reshape(-1)
+            for p, x in zip(shared, g)]))
+    G = torch.stack(rows).double()
+    return G @ G.T
+
+
+@pytest.mark.parametrize('stride,padding,dilation,kernel',
+                         [(1, 0, 1, (3, 3)), (2, 1, 1, (3, 2)),
+                          (1, 2, 2, (3, 3))])
+def test_conv_weight_gram_is_the_weight_gradients_gram(stride, padding,
+                                                       dilation, kernel):
+    """tr(D_i K D_j^T) against <g_i, g_j> of the weight gradients that
+    PyTorch's own conv2d_weight computes task by task."""
+    gen = torch.Generator().manual_seed(0)
+    conv = nn.Conv2d(5, 4, kernel, stride=stride, padding=padding,
+                     dilation=dilation).double()
+    x = torch.randn(3, 5, 9, 11, generator=gen, dtype=torch.float64)
+    out_shape = conv(x).shape
+    delta = torch.randn((4, ) + tuple(out_shape), generator=gen,
+                        dtype=torch.float64)
+    g = torch.stack([
+        torch.nn.grad.conv2d_weight(x, conv.weight.shape, d, stride,
+                                    padding, dilation).reshape(-1)
+        for d in delta])
+    M = torch.zeros(4, 4, dtype=torch.float64)
+    cg.conv_weight_gram(x, conv, delta, M)
+    torch.testing.assert_close(M, g @ g.T, rtol=1e-10, atol=1e-10)
+
+
+def test_task_gramian_takes_the_planned_convolution_from_its_input(
+        tiny_model, batches):
+    model = tiny_model(dict(type='EW'), backbone='_SmallMapBackbone')
+    model.eval()
+    data = model.data_preprocessor(batches(1)[0], True)
+    shared = model.shared_parameters()
+    specific = {t: model.task_parameters(t) for t in model.tasks}
+    with cg.ConvGramian(model, shared) as convs:
+        losses, _, _ = model._loss_and_features(data['inputs'],
+                                                data['data_samples'])
+    losses = model.task_losses(losses)
+    M, spec = tg.task_gramian(losses, shared, specific, convs=convs)
+    assert convs.planned == [model.backbone.conv2]
+    torch.testing.assert_close(M.double(), _explicit_gram(losses, shared),
+                               rtol=1e-5, atol=1e-6)
+    # the heads' rows are their own task's gradients
+    for t, pairs in spec.items():
+        for p, g in pairs:
+            if g is not None:
+                ref, = torch.autograd.grad(losses[t], [p], retain_graph=True)
+                torch.testing.assert_close(g, ref)
+
+
+def test_no_planned_convolution_for_large_maps(tiny_model, batches):
+    """_TinyBackbone's conv2 makes 8x8 maps from 8 channels: NL = 128 > CK
+    = 72, so its weight keeps the [T, *shape] hook."""
+    model = tiny_model(dict(type='EW'))
+    data = model.data_preprocessor(batches(1)[0], True)
+    shared = model.shared_parameters()
+    with cg.ConvGramian(model, shared) as convs:
+        losses, _, _ = model._loss_and_features(data['inputs'],
+                                                data['data_samples'])
+    losses = model.task_losses(losses)
+    M, _ = tg.task_gramian(losses, shared, {}, convs=convs)
+    assert convs.planned == []
+    torch.testing.assert_close(M.double(), _explicit_gram(losses, shared),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_gramian_engine_step_with_planned_convolutions(tiny_model, batches,
+                                                       optim, monkeypatch):
+    """Two accumulated, clipped PCGrad steps of the Gramian engine (conv2's
+    share from its input) move every parameter as the G [T, P] path does."""
+    planned = []
+    begin = cg.ConvGramian.begin
+
+    def spy(self, *args):
+        out = begin(self, *args)
+        planned.append(list(self.planned))
+        return out
+
+    monkeypatch.setattr(cg.ConvGramian, 'begin', spy)
+    ref = tiny_model(dict(type='PCGrad'), backbone='_SmallMapBackbone')
+    model = copy.deepcopy(ref)
+    model.grad_engine = 'gramian'
+    cls = type(ref.balancer)
+    ref.balancer.__class__ = type(cls.__name__, (cls, ),
+                                  {'gramian': False, 'per_tensor': False})
+    kwargs = dict(accumulative_counts=2, clip_grad=dict(max_norm=0.5))
+    for m in (ref, model):
+        torch.manual_seed(0)
+        ow = optim(m, **kwargs)
+        for batch in batches(2):
+            m.train_step(copy.deepcopy(batch), ow)
+    assert model.balanced_step.last_path == 'gramian'
+    assert planned == [[model.backbone.conv2]] * 2
+    for (name, a), b in zip(ref.named_parameters(), model.parameters()):
+        torch.testing.assert_close(b, a, atol=1e-7, rtol=1e-4, msg=name)
+
+
+def test_a_gradient_that_misses_a_planned_convolution_is_an_error():
+    """A planned convolution whose output gradient never comes would be
+    missing from M: the pass fails instead of returning a wrong M."""
+    conv = nn.Conv2d(4, 4, 3, padding=1)
+    other = nn.Linear(4, 1)
+    x = torch.randn(2, 4, 2, 2, requires_grad=True)
+    with cg.ConvGramian(conv, list(conv.parameters())) as convs:
+        conv(x)
+    # the losses do not depend on the convolution at all
+    losses = {'a': other(x.mean((2, 3))).sum(),
+              'b': other(x.mean((2, 3))).pow(2).sum()}
+    with pytest.raises(RuntimeError, match='no task gradient reached'):
+        tg.task_gramian(losses, list(conv.parameters()), {}, convs=convs)
