@@ -8,6 +8,7 @@ from torch import nn
 
 from mtlbox.balancers import conv_gramian as cg
 from mtlbox.balancers import task_grads as tg
+from mtlbox.models.backbones.base_backbone import checkpoint_call
 from mtlbox.registry import MODELS
 
 
@@ -27,6 +28,19 @@ class _SmallMapBackbone(nn.Module):
     def forward(self, x):
         x = self.conv2(torch.relu(self.conv1(x))).relu_()
         return [self.conv3(torch.tanh(self.conv3(x)))]
+
+
+@MODELS.register_module(force=True)
+class _CheckpointedSmallMaps(nn.Module):
+    """The same under activation checkpointing (its forward runs again in
+    the backward pass)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = _SmallMapBackbone()
+
+    def forward(self, x):
+        return checkpoint_call(self.inner, x)
 
 
 def _explicit_gram(losses, shared):
@@ -79,6 +93,11 @@ def test_task_gramian_takes_the_planned_convolution_from_its_input(
     assert convs.planned == [model.backbone.conv2]
     torch.testing.assert_close(M.double(), _explicit_gram(losses, shared),
                                rtol=1e-5, atol=1e-6)
+    # an AMP loss scale is divided out of the convolution's share too
+    M8, _ = tg.task_gramian(losses, shared, specific, loss_scale=8.0,
+                            convs=convs)
+    assert convs.planned == [model.backbone.conv2]
+    torch.testing.assert_close(M8, M, rtol=1e-5, atol=1e-6)
     # the heads' rows are their own task's gradients
     for t, pairs in spec.items():
         for p, g in pairs:
@@ -103,10 +122,14 @@ def test_no_planned_convolution_for_large_maps(tiny_model, batches):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize('backbone',
+                         ['_SmallMapBackbone', '_CheckpointedSmallMaps'])
 def test_gramian_engine_step_with_planned_convolutions(tiny_model, batches,
-                                                       optim, monkeypatch):
+                                                       optim, monkeypatch,
+                                                       backbone):
     """Two accumulated, clipped PCGrad steps of the Gramian engine (conv2's
-    share from its input) move every parameter as the G [T, P] path does."""
+    share from its input) move every parameter as the G [T, P] path does,
+    with activation checkpointing too."""
     planned = []
     begin = cg.ConvGramian.begin
 
@@ -116,7 +139,7 @@ def test_gramian_engine_step_with_planned_convolutions(tiny_model, batches,
         return out
 
     monkeypatch.setattr(cg.ConvGramian, 'begin', spy)
-    ref = tiny_model(dict(type='PCGrad'), backbone='_SmallMapBackbone')
+    ref = tiny_model(dict(type='PCGrad'), backbone=backbone)
     model = copy.deepcopy(ref)
     model.grad_engine = 'gramian'
     cls = type(ref.balancer)
@@ -129,7 +152,9 @@ def test_gramian_engine_step_with_planned_convolutions(tiny_model, batches,
         for batch in batches(2):
             m.train_step(copy.deepcopy(batch), ow)
     assert model.balanced_step.last_path == 'gramian'
-    assert planned == [[model.backbone.conv2]] * 2
+    conv2, = (m for n, m in model.backbone.named_modules()
+              if n.endswith('conv2'))
+    assert planned == [[conv2]] * 2
     for (name, a), b in zip(ref.named_parameters(), model.parameters()):
         torch.testing.assert_close(b, a, atol=1e-7, rtol=1e-4, msg=name)
 
