@@ -114,11 +114,15 @@ def test_task_scaling_smallest(capsys, tmp_path):
 
 def test_vmap_memory_rows_hold_their_results():
     """Each engine runs in a fresh interpreter with exact large-block
-    accounting: the kept per-task gradients (3 x 9 MiB) show in the peak."""
+    accounting: the kept per-task gradients (3 x 9 MiB) show in the peak,
+    the share of M taken from the inputs holds none of them."""
     vmap_memory = load('vmap_memory')
     rows = vmap_memory.main(['--tasks', '3', '--batch-size', '2',
                              '--chunk', '2', '--repeats', '1'])
-    assert [r[0] for r in rows] == ['batched', 'sequential', 'batched x 2']
-    assert [r[2] for r in rows] == [27.0, 27.0, 18.0]
+    assert [r[0] for r in rows] == ['batched', 'sequential', 'batched x 2',
+                                    'from inputs']
+    assert [r[2] for r in rows] == [27.0, 27.0, 18.0, 9 * 4 / 2**20]
     for name, peak, size in rows:
         assert peak >= size, (name, peak, size)
+    # the share from the inputs forms no weight gradient: far below one
+    assert rows[3][1] < rows[1][2] / 3

@@ -15,7 +15,11 @@ ResNet-18's layer4 convolution (512 -> 512, 3x3, 2.36 M values) on its
   per-tensor path's T rows);
 - ``batched x C``: the batched call on C tasks at a time, each result
   dropped before the next (what a chunked engine would hold; its result
-  column is one chunk's).
+  column is one chunk's);
+- ``from inputs``: what the Gramian engine does for such a convolution,
+  the weight's share of M [T, T] as ``tr(D_i K D_j^T)`` from the input
+  and the T output gradients (``conv_gramian.conv_weight_gram``), no
+  weight gradient formed (its result column is M's size).
 
 Each row: the peak RSS during the call over the RSS before it, each call
 in a fresh interpreter with every block above 128 KiB mapped on its own
@@ -38,6 +42,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from task_scaling import MappedLargeBlocks, PeakRSS, trim_heap  # noqa: E402
 
+from mtlbox.balancers.conv_gramian import conv_weight_gram  # noqa: E402
+
 MIB = 2**20
 
 
@@ -56,6 +62,10 @@ def run_engine(engine, num_tasks, batch_size, chunk):
                                    retain_graph=True, is_grads_batched=True)
 
     def call():
+        if engine == 'inputs':
+            M = torch.zeros(num_tasks, num_tasks)
+            conv_weight_gram(x, conv, probes, M)
+            return M.numel()
         if engine == 'batched':
             return _numel(batched(losses))
         if engine == 'sequential':
@@ -77,14 +87,14 @@ def _numel(tensors):
 
 
 def measure(num_tasks, batch_size, chunk, repeats, threads=1):
-    """[(row, median peak MiB, result MiB)] for the three engines, each
+    """[(row, median peak MiB, result MiB)] for the four engines, each
     call in a fresh interpreter (an allocator that has served another
     engine hands out pages it already holds, which RSS does not see),
     every large block mapped on its own (``MappedLargeBlocks``): the same
     figures to the MiB on every run, where the default heap moved them by
     a factor of two."""
     rows = []
-    for engine in ('batched', 'sequential', 'chunked'):
+    for engine in ('batched', 'sequential', 'chunked', 'inputs'):
         peaks = []
         for _ in range(repeats):
             out = subprocess.run(
@@ -94,7 +104,8 @@ def measure(num_tasks, batch_size, chunk, repeats, threads=1):
                 check=True, capture_output=True, text=True).stdout
             peak, size = json.loads(out.strip().splitlines()[-1])
             peaks.append(peak)
-        name = f'batched x {chunk}' if engine == 'chunked' else engine
+        name = {'chunked': f'batched x {chunk}',
+                'inputs': 'from inputs'}.get(engine, engine)
         rows.append((name, statistics.median(peaks), size))
     return rows
 
@@ -107,7 +118,7 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--engine', choices=('batched', 'sequential',
-                                             'chunked'),
+                                             'chunked', 'inputs'),
                         help='measure one engine in this process and print '
                              '[peak MiB, result MiB] as JSON (used by the '
                              'table, one fresh process per call)')
@@ -128,7 +139,8 @@ def main(argv=None):
     print(f'{"engine":<16}{"peak MiB":>10}{"result MiB":>12}'
           f'{"peak/result":>13}')
     for name, peak, size in rows:
-        print(f'{name:<16}{peak:>10.0f}{size:>12.0f}{peak / size:>13.2f}')
+        ratio = f'{peak / size:.2f}' if size >= 1 else '-'
+        print(f'{name:<16}{peak:>10.0f}{size:>12.2f}{ratio:>13}')
     return rows
 
 
