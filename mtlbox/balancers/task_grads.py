@@ -46,10 +46,21 @@ class GradEngine:
     callers of the engine (feature gradients, hooks) treat it as
     ``'auto'``.
 
+    For a gramian balancer in one process ``'auto'`` also chooses the
+    step's path (:meth:`gram_path`): once the per-task engine is decided,
+    the next ``2 x measure_steps`` steps alternate between the per-tensor
+    path and the Gramian engine, timed whole, and the faster best time is
+    kept (the Gramian engine wins where T is large against the trunk's
+    activations: a ResNet-18 at 64x64 from T = 5 on, see
+    docs/balancers.md); a Gramian pass that cannot be vmapped decides for
+    the per-tensor path.
+
     Attributes:
         choice: ``'sequential'``/``'batched'`` once decided, else ``None``.
         timings: best measured seconds of each mode.
         batched_error: why the batched mode failed, if it did.
+        path_choice: ``'tensors'``/``'gramian'`` once decided, else None.
+        path_timings: best measured seconds of each path's step.
     """
 
     def __init__(self, mode: str = 'auto', measure_steps: int = 2):
@@ -61,11 +72,61 @@ class GradEngine:
         self.remeasure()
 
     def remeasure(self) -> None:
-        """Forget the auto choice: the next calls measure both modes."""
+        """Forget the auto choices: the next calls measure both modes
+        (and both paths)."""
         self.choice = None
         self.timings: Dict[str, float] = {}
         self.batched_error = None
         self._measured: List[tuple] = []
+        self.path_choice = None
+        self.path_timings: Dict[str, float] = {}
+        self._path_measured = dict(tensors=[], gramian=[])
+
+    def gram_path(self) -> str:
+        """The path of the next step of a gramian balancer in one process:
+        ``'gramian'`` (mode ``'gramian'``, or chosen / on trial in
+        ``'auto'``) or ``'tensors'``. In ``'auto'`` the per-task engine is
+        decided first (its measuring steps run both of its modes, so they
+        say nothing of the path), then the paths alternate until each has
+        ``measure_steps`` timings."""
+        if self.mode == 'gramian':
+            return 'gramian'
+        if self.mode != 'auto' or self.choice is None:
+            return 'tensors'
+        if self.path_choice is not None:
+            return self.path_choice
+        done = self._path_measured
+        return ('tensors' if len(done['tensors']) <= len(done['gramian'])
+                else 'gramian')
+
+    def record_path(self, path: str, seconds: float) -> None:
+        """One timed step of ``path`` while the paths are on trial."""
+        if self.mode != 'auto' or self.choice is None \
+                or self.path_choice is not None:
+            return
+        self._path_measured[path].append(seconds)
+        if min(len(v) for v in self._path_measured.values()) \
+                < self.measure_steps:
+            return
+        self.path_timings = {k: min(v)
+                             for k, v in self._path_measured.items()}
+        self._decide_path(min(self.path_timings, key=self.path_timings.get))
+
+    def gramian_failed(self, err: Exception) -> None:
+        """The Gramian pass could not run (vmap): keep the per-tensor
+        path."""
+        self.path_timings = {}
+        self._decide_path('tensors', str(err).splitlines()[0][:200])
+
+    def _decide_path(self, path: str, error: Optional[str] = None) -> None:
+        self.path_choice = path
+        times = ', '.join(f'{k} {v * 1e3:.1f} ms'
+                          for k, v in self.path_timings.items())
+        print_log(f'GradEngine: {path} path for the Gram balancer '
+                  + (f'(measured per step: {times})' if times else
+                     f'(the Gramian pass failed: {error})'),
+                  logger='current',
+                  level=logging.INFO if error is None else logging.WARNING)
 
     def current(self, num_tasks: int) -> str:
         """The mode of the next call: fixed, decided, or ``'measure'``."""
@@ -422,7 +483,8 @@ def _batched(losses, tasks, shared, owns, loss_scale, retain_last):
                          stacked=list(grads[:len(shared)]))
 
 
-def _timed(fn, device):
+def timed(fn, device):
+    """``(fn(), seconds)``, the device synchronised on both sides."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     start = time.perf_counter()
@@ -562,10 +624,10 @@ def task_gradients(
     mode = engine.current(len(tasks))
     if mode == 'measure':
         device = losses[tasks[0]].device
-        out, t_seq = _timed(lambda: _sequential(*args, retain_last=True),
+        out, t_seq = timed(lambda: _sequential(*args, retain_last=True),
                             device)
         try:
-            _, t_bat = _timed(lambda: _batched(*args, retain_last=False),
+            _, t_bat = timed(lambda: _batched(*args, retain_last=False),
                               device)
         except (RuntimeError, NotImplementedError) as err:
             t_bat = float('inf')

@@ -46,7 +46,8 @@ import torch
 from torch import Tensor
 
 from mtlbox.balancers.conv_gramian import ConvGramian
-from mtlbox.balancers.task_grads import (GradEngine, task_gradient_matrix,
+from mtlbox.balancers.task_grads import (GradEngine, timed,
+                                         task_gradient_matrix,
                                          task_gradients, task_gramian,
                                          write_flat_grad)
 from mtlbox.engine.distributed import (NonFiniteGradient, all_gather_columns,
@@ -361,13 +362,25 @@ class GradStep(_MatrixStep):
         self._convs = None  # ConvGramian of the Gramian engine's forward
 
     def forward_context(self, model):
-        """Gramian engine: record the shared convolutions' inputs
-        (:class:`~mtlbox.balancers.conv_gramian.ConvGramian`), whose
-        weights' share of M comes from them."""
-        if self.engine.mode != 'gramian':
+        """A step the Gramian engine will take: record the shared
+        convolutions' inputs (:class:`~mtlbox.balancers.conv_gramian.
+        ConvGramian`), whose weights' share of M comes from them."""
+        self._convs = None
+        if self._path(model.balancer) != 'gramian':
             return contextlib.nullcontext()
         self._convs = ConvGramian(model, model.shared_parameters())
         return self._convs
+
+    def _path(self, balancer) -> str:
+        """'gramian', 'tensors' or 'matrix': the path the next step of
+        ``balancer`` takes (the same before its forward and in it)."""
+        if self.engine.mode == 'gramian':
+            return 'gramian'
+        if is_distributed():
+            return 'matrix'
+        if balancer.gramian:
+            return self.engine.gram_path()
+        return 'tensors' if balancer.per_tensor else 'matrix'
 
     @property
     def last_direction(self):
@@ -385,6 +398,8 @@ class GradStep(_MatrixStep):
         factor, amp = self.count_and_factors(optim_wrapper, device)
         shared = model.shared_parameters()
         specific = {t: model.task_parameters(t) for t in losses}
+        convs, self._convs = self._convs, None
+        path = self._path(balancer)
         if self.engine.mode == 'gramian':
             if not balancer.gramian:
                 raise ValueError(
@@ -397,10 +412,19 @@ class GradStep(_MatrixStep):
                     "grad_engine='gramian' runs in one process; under DDP "
                     "use grad_engine='auto'")
             self._gramian(balancer, losses, shared, specific, factor, amp,
-                          optim_wrapper)
+                          optim_wrapper, convs)
         elif balancer.gramian and not is_distributed():
-            self._per_tensor(balancer, losses, shared, specific, factor,
-                             amp, optim_wrapper)
+            args = (balancer, losses, shared, specific, factor, amp,
+                    optim_wrapper)
+            # a step that decides the per-task engine runs both its modes
+            on_trial = self.engine.choice is not None
+            if path == 'gramian':
+                _, seconds = timed(lambda: self._gramian(*args, convs),
+                                   device)
+            else:
+                _, seconds = timed(lambda: self._per_tensor(*args), device)
+            if on_trial:
+                self.engine.record_path(self.last_path, seconds)
         elif balancer.per_tensor and not is_distributed():
             self._state_tensors(balancer, losses, shared, specific, factor,
                                 amp, optim_wrapper)
@@ -454,12 +478,20 @@ class GradStep(_MatrixStep):
         self.add_specific(grads.specific, factor)
 
     def _gramian(self, balancer, losses, shared, specific, factor, amp,
-                 optim_wrapper):
+                 optim_wrapper, convs=None):
+        """The Gramian engine's step; on trial in ``'auto'``, a pass that
+        cannot be vmapped hands the step to the per-tensor path for good."""
         self.last_path = 'gramian'
-        convs, self._convs = self._convs, None
         try:
             M, specific_grads = task_gramian(losses, shared, specific, amp,
                                              convs=convs)
+        except (RuntimeError, NotImplementedError) as err:
+            if self.engine.mode == 'gramian':
+                raise
+            self.engine.gramian_failed(err)
+            self._per_tensor(balancer, losses, shared, specific, factor,
+                             amp, optim_wrapper)
+            return
         finally:
             if convs is not None:
                 convs.clear()

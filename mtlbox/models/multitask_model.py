@@ -33,7 +33,10 @@ class MultiTaskModel(BaseModel):
             ``FloatingPointError`` after this many bad steps in a row.
         grad_engine: how gradient-level balancers get the per-task gradient
             matrix: ``'auto'`` (time both on the first two steps, keep the
-            faster; ``balanced_step.engine.remeasure()`` measures again),
+            faster; for a balancer whose weights depend on ``G G^T`` only,
+            then also the per-tensor path against the ``'gramian'`` engine
+            on four alternating steps, keeping the faster;
+            ``balanced_step.engine.remeasure()`` measures again),
             ``'sequential'`` (one ``autograd.grad`` per task),
             ``'batched'`` (one vmapped vector-Jacobian product) or
             ``'gramian'`` (memory-light: only the Gram matrix ``G G^T`` is

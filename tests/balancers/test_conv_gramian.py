@@ -172,3 +172,66 @@ def test_a_gradient_that_misses_a_planned_convolution_is_an_error():
               'b': other(x.mean((2, 3))).pow(2).sum()}
     with pytest.raises(RuntimeError, match='no task gradient reached'):
         tg.task_gramian(losses, list(conv.parameters()), {}, convs=convs)
+
+
+def test_auto_engine_times_both_paths_then_keeps_the_faster():
+    engine = tg.GradEngine('auto')
+    assert engine.gram_path() == 'tensors'  # per-task engine still measures
+    engine.record_path('tensors', 0.1)  # says nothing of the path: ignored
+    engine.choice = 'sequential'
+    times = {'tensors': [3.0, 2.5], 'gramian': [2.0, 1.5]}
+    order = []
+    for _ in range(4):
+        path = engine.gram_path()
+        order.append(path)
+        engine.record_path(path, times[path].pop(0))
+    assert order == ['tensors', 'gramian', 'tensors', 'gramian']
+    assert engine.path_choice == 'gramian'
+    assert engine.path_timings == {'tensors': 2.5, 'gramian': 1.5}
+    assert engine.gram_path() == 'gramian'
+    engine.remeasure()
+    assert engine.path_choice is None and engine.gram_path() == 'tensors'
+    for mode, path in (('sequential', 'tensors'), ('gramian', 'gramian')):
+        assert tg.GradEngine(mode).gram_path() == path
+
+
+def _train(model, batches, optim):
+    torch.manual_seed(0)
+    ow = optim(model, accumulative_counts=2)
+    paths = []
+    for batch in batches:
+        model.train_step(copy.deepcopy(batch), ow)
+        paths.append(model.balanced_step.last_path)
+    return paths
+
+
+@pytest.mark.parametrize('gramian_fails', [False, True])
+def test_auto_engine_tries_the_gramian_engine_on_the_same_update(
+        tiny_model, batches, optim, monkeypatch, gramian_fails):
+    """grad_engine='auto' with a Gram balancer: two steps deciding the
+    per-task engine, four alternating the paths, then the faster one; the
+    parameters are those of the per-tensor path throughout. A Gramian pass
+    that raises (e.g. a backward vmap cannot batch) hands its step to the
+    per-tensor path and decides for it."""
+    from mtlbox.engine import balanced_step as bs
+    ref = tiny_model(dict(type='IMTL-G'), backbone='_SmallMapBackbone')
+    model = copy.deepcopy(ref)
+    ref.grad_engine = 'sequential'
+    if gramian_fails:
+        def fail(*args, **kwargs):
+            raise RuntimeError('vmap: cannot batch this backward')
+        monkeypatch.setattr(bs, 'task_gramian', fail)
+    data = batches(8)
+    assert _train(ref, data, optim) == ['tensors'] * 8
+    paths = _train(model, data, optim)
+    engine = model.balanced_step.engine
+    if gramian_fails:
+        assert paths == ['tensors'] * 8
+        assert engine.path_choice == 'tensors' and not engine.path_timings
+    else:
+        assert paths[:6] == ['tensors'] * 3 + ['gramian', 'tensors',
+                                                'gramian']
+        assert paths[6:] == [engine.path_choice] * 2
+        assert set(engine.path_timings) == {'tensors', 'gramian'}
+    for (name, a), b in zip(ref.named_parameters(), model.parameters()):
+        torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-4, msg=name)

@@ -132,6 +132,9 @@ class Bench:
         cfg.train_dataloader.dataset.img_size = IMG_SIZE
         self.batches = bench.make_batches(cfg, num_batches, batch_size, 0)
         self.model.train()
+        # the mtlbox rows: the per-tensor path ('auto' would try the
+        # Gramian engine on some timed steps; at T = 3 it keeps this one)
+        self.model.step_strategy('grads').engine.path_choice = 'tensors'
         self.shared = self.model.shared_parameters()
         self.heads = {t: self.model.task_parameters(t) for t in TASKS}
         self.trunk_modules = [m for m in (self.model.backbone,
