@@ -64,15 +64,16 @@ class ConvGramian:
     ``task_gramian`` can add their weights' share of M from them.
 
     Used as a context manager around the forward (``GradStep.
-    forward_context`` does this for ``grad_engine='gramian'``): a forward
-    hook on every ``nn.Conv2d`` (exact type: a subclass may transform its
-    weight in ``forward``) whose weight is one of ``shared``, has
-    ``groups=1`` and numeric zero padding keeps a reference to its input (the
-    tensor autograd saves anyway) and puts a hook on its output, inert
-    outside :meth:`begin` / :meth:`end`. A weight used by more than one call
-    in the forward keeps the ordinary [T, *shape] hook (its gradient is
-    the sum over the calls). The weight is assumed to be read only by its
-    module's ``forward``, which holds for every backbone mtlbox builds.
+    forward_context`` does this for every step the Gramian engine takes): a
+    forward hook on every ``nn.Conv2d`` (exact type: a subclass may
+    transform its weight in ``forward``) whose weight is one of ``shared``,
+    has ``groups=1`` and numeric zero padding keeps a reference to its
+    input (the tensor autograd saves anyway) and puts a hook on its output,
+    inert outside :meth:`begin` / :meth:`end`. A weight used by more than
+    one call in the forward keeps the ordinary [T, *shape] hook (its
+    gradient is the sum over the calls). The weight is assumed to be read
+    only by its module's ``forward``, which holds for every backbone mtlbox
+    builds.
 
     Args:
         root: the model (its modules are searched).
