@@ -99,10 +99,17 @@ class GradEngine:
         return ('tensors' if len(done['tensors']) <= len(done['gramian'])
                 else 'gramian')
 
+    @property
+    def paths_on_trial(self) -> bool:
+        """Whether the next step's path is timed for the choice (auto,
+        per-task engine decided: a step that decides it runs both of its
+        modes, path not yet chosen)."""
+        return (self.mode == 'auto' and self.choice is not None
+                and self.path_choice is None)
+
     def record_path(self, path: str, seconds: float) -> None:
         """One timed step of ``path`` while the paths are on trial."""
-        if self.mode != 'auto' or self.choice is None \
-                or self.path_choice is not None:
+        if not self.paths_on_trial:
             return
         self._path_measured[path].append(seconds)
         if min(len(v) for v in self._path_measured.values()) \

@@ -416,15 +416,17 @@ class GradStep(_MatrixStep):
         elif balancer.gramian and not is_distributed():
             args = (balancer, losses, shared, specific, factor, amp,
                     optim_wrapper)
-            # a step that decides the per-task engine runs both its modes
-            on_trial = self.engine.choice is not None
             if path == 'gramian':
-                _, seconds = timed(lambda: self._gramian(*args, convs),
-                                   device)
+                def run():
+                    self._gramian(*args, convs)
             else:
-                _, seconds = timed(lambda: self._per_tensor(*args), device)
-            if on_trial:
+                def run():
+                    self._per_tensor(*args)
+            if self.engine.paths_on_trial:  # timed (synchronised) only then
+                _, seconds = timed(run, device)
                 self.engine.record_path(self.last_path, seconds)
+            else:
+                run()
         elif balancer.per_tensor and not is_distributed():
             self._state_tensors(balancer, losses, shared, specific, factor,
                                 amp, optim_wrapper)
