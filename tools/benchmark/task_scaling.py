@@ -37,9 +37,9 @@ Usage::
         [--steps 2] [--warmup 1] [--batch-size 8] \\
         [--plot docs/img/task_scaling.png]
 
-The defaults take about 2.5 minutes on one CPU thread of a 2-core machine
+The defaults take about 3 minutes on one CPU thread of a 2-core machine
 (PCGrad at T = 40 is most of it); the figures in docs/balancers.md use
-``--batch-size 16 --steps 5``, 8 minutes on the idle 2-core machine.
+``--batch-size 16 --steps 5``, 11 minutes on the idle 2-core machine.
 
 Threads default to 1 (``--threads``), so ratios are stable on a shared
 machine.
