@@ -24,6 +24,10 @@ from torch import Tensor
 #: the gradient engine modes (``MultiTaskModel(grad_engine=...)``)
 MODES = ('auto', 'sequential', 'batched', 'gramian')
 
+#: a vmapped backward of T tasks is assumed to hold this many times T x the
+#: largest tensor its forward saved (GradEngine.check_vmap_budget)
+VMAP_MEMORY_FACTOR = 6
+
 #: elements per task row in one Gram block (a [T, 64K] float32 block fits in
 #: a core's L2 cache for small T; measured fastest of 16K-512K on the
 #: ResNet-18 benchmark: 25 ms against 52 ms for pairwise dots, T = 3)
@@ -82,6 +86,37 @@ class GradEngine:
         self.path_timings: Dict[str, float] = {}
         self._path_measured = dict(tensors=[], gramian=[])
 
+    @property
+    def measuring(self) -> bool:
+        """Whether the next step may run a vmapped trial (the per-task
+        engine's measurement or the paths' trial)."""
+        return self.mode == 'auto' and (self.choice is None
+                                        or self.path_choice is None)
+
+    def check_vmap_budget(self, num_tasks: int, largest_saved: int,
+                          available: Optional[int]) -> bool:
+        """Before a vmapped trial: a batched backward holds about T sets
+        of the activation gradients, estimated as ``VMAP_MEMORY_FACTOR x T
+        x`` the largest tensor the forward saved for the backward (measured
+        4-4.5x on CelebA's ConvNet and the ResNet-18 task-scaling model).
+        If that exceeds ``available`` bytes, the vmapped trials are skipped
+        for good (logged; ``batched_error`` says why) instead of risking the
+        out-of-memory killer. Returns whether they may run."""
+        if self.batched_error is not None:
+            return False
+        need = VMAP_MEMORY_FACTOR * num_tasks * largest_saved
+        if available is None or need <= available:
+            return True
+        self.batched_error = (
+            f'skipped: a vmapped backward of {num_tasks} tasks would hold '
+            f'about {need / 2**30:.1f} GiB ({VMAP_MEMORY_FACTOR} x T x the '
+            f'largest saved activation, {largest_saved / 2**20:.0f} MiB) '
+            f'of {available / 2**30:.1f} GiB available')
+        print_log(f'GradEngine: vmapped trials {self.batched_error}; '
+                  'set grad_engine explicitly to override',
+                  logger='current', level=logging.WARNING)
+        return False
+
     def gram_path(self) -> str:
         """The path of the next step of a gramian balancer in one process:
         ``'gramian'`` (mode ``'gramian'``, or chosen / on trial in
@@ -95,6 +130,9 @@ class GradEngine:
             return 'tensors'
         if self.path_choice is not None:
             return self.path_choice
+        if self.batched_error is not None:  # no vmapped pass runs here
+            self._decide_path('tensors', self.batched_error)
+            return 'tensors'
         done = self._path_measured
         return ('tensors' if len(done['tensors']) <= len(done['gramian'])
                 else 'gramian')
@@ -131,7 +169,7 @@ class GradEngine:
                           for k, v in self.path_timings.items())
         print_log(f'GradEngine: {path} path for the Gram balancer '
                   + (f'(measured per step: {times})' if times else
-                     f'(the Gramian pass failed: {error})'),
+                     f'(Gramian engine not used: {error})'),
                   logger='current',
                   level=logging.INFO if error is None else logging.WARNING)
 
@@ -490,6 +528,45 @@ def _batched(losses, tasks, shared, owns, loss_scale, retain_last):
                          stacked=list(grads[:len(shared)]))
 
 
+class LargestSaved:
+    """Within the block, the largest tensor autograd saves for the backward
+    (``saved_tensors_hooks``; the tensors are kept as they are), in bytes:
+    :attr:`nbytes`. What :meth:`GradEngine.check_vmap_budget` scales."""
+
+    def __init__(self):
+        self.nbytes = 0
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(
+            self._pack, lambda t: t)
+
+    def _pack(self, t):
+        if torch.is_tensor(t):
+            self.nbytes = max(self.nbytes, t.numel() * t.element_size())
+        return t
+
+    def __enter__(self):
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._hooks.__exit__(*exc)
+
+
+def available_memory(device) -> Optional[int]:
+    """Bytes a new allocation can still take on ``device``: the CUDA
+    driver's free memory, or the system's ``MemAvailable``
+    (``/proc/meminfo``); None where neither can be read."""
+    if device.type == 'cuda':
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def timed(fn, device):
     """``(fn(), seconds)``, the device synchronised on both sides."""
     if device.type == 'cuda':
@@ -631,14 +708,16 @@ def task_gradients(
     mode = engine.current(len(tasks))
     if mode == 'measure':
         device = losses[tasks[0]].device
-        out, t_seq = timed(lambda: _sequential(*args, retain_last=True),
-                            device)
-        try:
-            _, t_bat = timed(lambda: _batched(*args, retain_last=False),
-                              device)
-        except (RuntimeError, NotImplementedError) as err:
-            t_bat = float('inf')
-            engine.batched_error = str(err).splitlines()[0][:200]
+        skip = engine.batched_error is not None  # failed or over budget
+        out, t_seq = timed(lambda: _sequential(*args, retain_last=not skip),
+                           device)
+        t_bat = float('inf')
+        if not skip:
+            try:
+                _, t_bat = timed(lambda: _batched(*args, retain_last=False),
+                                 device)
+            except (RuntimeError, NotImplementedError) as err:
+                engine.batched_error = str(err).splitlines()[0][:200]
         engine.record(t_seq, t_bat)
         return out
     if mode == 'batched':

@@ -46,7 +46,8 @@ import torch
 from torch import Tensor
 
 from mtlbox.balancers.conv_gramian import ConvGramian
-from mtlbox.balancers.task_grads import (GradEngine, timed,
+from mtlbox.balancers.task_grads import (GradEngine, LargestSaved,
+                                         available_memory, timed,
                                          task_gradient_matrix,
                                          task_gradients, task_gramian,
                                          write_flat_grad)
@@ -360,16 +361,22 @@ class GradStep(_MatrixStep):
         self._direction = None
         self._written = None  # (tensors written, their scale)
         self._convs = None  # ConvGramian of the Gramian engine's forward
+        self._saved = None  # LargestSaved of a measuring step's forward
 
     def forward_context(self, model):
         """A step the Gramian engine will take: record the shared
         convolutions' inputs (:class:`~mtlbox.balancers.conv_gramian.
-        ConvGramian`), whose weights' share of M comes from them."""
-        self._convs = None
-        if self._path(model.balancer) != 'gramian':
-            return contextlib.nullcontext()
-        self._convs = ConvGramian(model, model.shared_parameters())
-        return self._convs
+        ConvGramian`), whose weights' share of M comes from them. A step
+        that may run a vmapped trial (``'auto'`` measuring): record the
+        largest saved activation, for the engine's memory check."""
+        self._convs = self._saved = None
+        stack = contextlib.ExitStack()
+        if self.engine.measuring and self.engine.batched_error is None:
+            self._saved = stack.enter_context(LargestSaved())
+        if self._path(model.balancer) == 'gramian':
+            self._convs = stack.enter_context(
+                ConvGramian(model, model.shared_parameters()))
+        return stack
 
     def _path(self, balancer) -> str:
         """'gramian', 'tensors' or 'matrix': the path the next step of
@@ -399,6 +406,10 @@ class GradStep(_MatrixStep):
         shared = model.shared_parameters()
         specific = {t: model.task_parameters(t) for t in losses}
         convs, self._convs = self._convs, None
+        saved, self._saved = self._saved, None
+        if saved is not None and saved.nbytes:
+            self.engine.check_vmap_budget(len(losses), saved.nbytes,
+                                          available_memory(device))
         path = self._path(balancer)
         if self.engine.mode == 'gramian':
             if not balancer.gramian:

@@ -35,8 +35,10 @@ class MultiTaskModel(BaseModel):
             matrix: ``'auto'`` (time both on the first two steps, keep the
             faster; for a balancer whose weights depend on ``G G^T`` only,
             then also the per-tensor path against the ``'gramian'`` engine
-            on four alternating steps, keeping the faster;
-            ``balanced_step.engine.remeasure()`` measures again),
+            on four alternating steps, keeping the faster; no vmapped
+            trial where 6 x T x the largest saved activation exceeds the
+            memory available; ``balanced_step.engine.remeasure()``
+            measures again),
             ``'sequential'`` (one ``autograd.grad`` per task),
             ``'batched'`` (one vmapped vector-Jacobian product) or
             ``'gramian'`` (memory-light: only the Gram matrix ``G G^T`` is

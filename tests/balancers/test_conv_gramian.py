@@ -235,3 +235,55 @@ def test_auto_engine_tries_the_gramian_engine_on_the_same_update(
         assert set(engine.path_timings) == {'tensors', 'gramian'}
     for (name, a), b in zip(ref.named_parameters(), model.parameters()):
         torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-4, msg=name)
+
+
+def test_vmap_budget_skips_the_vmapped_trials_for_good():
+    """6 x T x the largest saved activation over the memory available: no
+    batched measurement, no Gramian trial, logged with the figures."""
+    engine = tg.GradEngine('auto')
+    assert engine.check_vmap_budget(3, 2**20, 2**33)
+    assert engine.check_vmap_budget(3, 2**20, None)  # unknown: no check
+    assert engine.batched_error is None
+    assert not engine.check_vmap_budget(40, 100 * 2**20, 10 * 2**30)
+    assert engine.batched_error.startswith(
+        'skipped: a vmapped backward of 40 tasks would hold about 23.4 GiB')
+    engine.choice = 'sequential'
+    assert engine.gram_path() == 'tensors'
+    assert engine.path_choice == 'tensors' and not engine.paths_on_trial
+
+
+def test_auto_engine_over_budget_runs_no_vmapped_pass(tiny_model, batches,
+                                                      optim, monkeypatch):
+    """With (pretend) 1 KiB available the first step's budget check fails:
+    the per-task engine decides for sequential without a batched pass and
+    the Gramian engine is never tried; the update is the sequential one."""
+    from mtlbox.engine import balanced_step as bs
+
+    def no_vmap(*args, **kwargs):
+        raise AssertionError('a vmapped pass ran')
+
+    ref = tiny_model(dict(type='PCGrad'), backbone='_SmallMapBackbone')
+    model = copy.deepcopy(ref)
+    ref.grad_engine = 'sequential'
+    data = batches(6)
+    _train(ref, data, optim)
+    monkeypatch.setattr(bs, 'available_memory', lambda device: 1024)
+    monkeypatch.setattr(tg, '_batched', no_vmap)
+    monkeypatch.setattr(bs, 'task_gramian', no_vmap)
+    assert _train(model, data, optim) == ['tensors'] * 6
+    engine = model.balanced_step.engine
+    assert engine.choice == 'sequential'
+    assert engine.batched_error.startswith('skipped')
+    assert engine.path_choice == 'tensors'
+    for (name, a), b in zip(ref.named_parameters(), model.parameters()):
+        torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-4, msg=name)
+
+
+def test_largest_saved_is_the_largest_tensor_saved_for_backward():
+    x = torch.randn(4, 8, requires_grad=True)
+    with tg.LargestSaved() as saved:
+        y = (x * 2).exp()  # exp saves its [4, 8] output
+        z = y.sum()
+    assert saved.nbytes == 4 * 8 * 4
+    z.backward()  # the saved tensors still unpack
+    torch.testing.assert_close(x.grad, 2 * (2 * x).exp())
