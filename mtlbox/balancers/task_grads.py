@@ -86,13 +86,6 @@ class GradEngine:
         self.path_timings: Dict[str, float] = {}
         self._path_measured = dict(tensors=[], gramian=[])
 
-    @property
-    def measuring(self) -> bool:
-        """Whether the next step may run a vmapped trial (the per-task
-        engine's measurement or the paths' trial)."""
-        return self.mode == 'auto' and (self.choice is None
-                                        or self.path_choice is None)
-
     def check_vmap_budget(self, num_tasks: int, largest_saved: int,
                           available: Optional[int]) -> bool:
         """Before a vmapped trial: a batched backward holds about T sets

@@ -40,6 +40,7 @@ steps at the accumulation boundary. A plugin adds a family by registering a
     class MyStep(BalancedStep): ...
 """
 import contextlib
+import functools
 from typing import Dict, List
 
 import torch
@@ -370,10 +371,15 @@ class GradStep(_MatrixStep):
         that may run a vmapped trial (``'auto'`` measuring): record the
         largest saved activation, for the engine's memory check."""
         self._convs = self._saved = None
+        engine, path = self.engine, self._path(model.balancer)
         stack = contextlib.ExitStack()
-        if self.engine.measuring and self.engine.batched_error is None:
+        # the vmapped trials: the per-task engine's measurement, then (Gram
+        # balancers) the Gramian engine's; every other step records nothing
+        if engine.mode == 'auto' and engine.batched_error is None and (
+                engine.choice is None
+                or path == 'gramian' and engine.paths_on_trial):
             self._saved = stack.enter_context(LargestSaved())
-        if self._path(model.balancer) == 'gramian':
+        if path == 'gramian':
             self._convs = stack.enter_context(
                 ConvGramian(model, model.shared_parameters()))
         return stack
@@ -422,28 +428,22 @@ class GradStep(_MatrixStep):
                 raise NotImplementedError(
                     "grad_engine='gramian' runs in one process; under DDP "
                     "use grad_engine='auto'")
-            self._gramian(balancer, losses, shared, specific, factor, amp,
-                          optim_wrapper, convs)
-        elif balancer.gramian and not is_distributed():
-            args = (balancer, losses, shared, specific, factor, amp,
-                    optim_wrapper)
-            if path == 'gramian':
-                def run():
-                    self._gramian(*args, convs)
-            else:
-                def run():
-                    self._per_tensor(*args)
-            if self.engine.paths_on_trial:  # timed (synchronised) only then
-                _, seconds = timed(run, device)
-                self.engine.record_path(self.last_path, seconds)
-            else:
-                run()
-        elif balancer.per_tensor and not is_distributed():
-            self._state_tensors(balancer, losses, shared, specific, factor,
-                                amp, optim_wrapper)
+        args = (balancer, losses, shared, specific, factor, amp,
+                optim_wrapper)
+        if path == 'gramian':
+            run = functools.partial(self._gramian, *args, convs)
+        elif path == 'matrix':
+            run = functools.partial(self._matrix, *args)
+        elif balancer.gramian:
+            run = functools.partial(self._per_tensor, *args)
         else:
-            self._matrix(balancer, losses, shared, specific, factor, amp,
-                         optim_wrapper)
+            run = functools.partial(self._state_tensors, *args)
+        if balancer.gramian and path != 'matrix' \
+                and self.engine.paths_on_trial:  # timed (synchronised) then
+            _, seconds = timed(run, device)
+            self.engine.record_path(self.last_path, seconds)
+        else:
+            run()
         self.finish(optim_wrapper)
         return sum(losses.values())
 

@@ -287,3 +287,25 @@ def test_largest_saved_is_the_largest_tensor_saved_for_backward():
     assert saved.nbytes == 4 * 8 * 4
     z.backward()  # the saved tensors still unpack
     torch.testing.assert_close(x.grad, 2 * (2 * x).exp())
+
+
+@pytest.mark.parametrize('cfg,recorded', [
+    (dict(type='DB-MTL'), 2),  # the per-task engine's two measuring steps
+    (dict(type='PCGrad'), 4),  # and the Gramian engine's two trials
+], ids=lambda v: v['type'] if isinstance(v, dict) else str(v))
+def test_saved_activations_are_recorded_only_before_vmapped_trials(
+        tiny_model, batches, optim, monkeypatch, cfg, recorded):
+    """The budget's saved-tensor hook runs on the forwards of steps that may
+    run a vmapped pass, not on every training step after the choice."""
+    from mtlbox.engine import balanced_step as bs
+    entered = []
+
+    class Counting(tg.LargestSaved):
+        def __enter__(self):
+            entered.append(1)
+            return super().__enter__()
+
+    monkeypatch.setattr(bs, 'LargestSaved', Counting)
+    model = tiny_model(cfg, backbone='_SmallMapBackbone')
+    _train(model, batches(8), optim)
+    assert len(entered) == recorded
